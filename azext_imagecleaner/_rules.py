@@ -1,0 +1,142 @@
+"""The Image Cleaner rules, as pure functions.
+
+Everything here is data in, data out: no az context, no SDK models, no I/O.
+Validators call `parse_interval_hours` and `check_flags` before anything is
+sent; the create/update pipeline calls `decide` once it has the cluster.
+"""
+import re
+from dataclasses import dataclass
+from typing import Optional, Tuple
+
+from azure.cli.core.azclierror import (
+    InvalidArgumentValueError,
+    MutuallyExclusiveArgumentError,
+    RequiredArgumentMissingError,
+)
+
+MIN_INTERVAL_HOURS = 24
+MAX_INTERVAL_HOURS = 2160
+DEFAULT_INTERVAL_HOURS = 168  # one week: the CLI's default, not the service's
+
+ENABLE_FLAG = "--enable-image-cleaner"
+DISABLE_FLAG = "--disable-image-cleaner"
+INTERVAL_FLAG = "--image-cleaner-interval-hours"
+
+RANGE_TEXT = f"a whole number of hours from {MIN_INTERVAL_HOURS} to {MAX_INTERVAL_HOURS}"
+
+_EXAMPLE = f"For example: {INTERVAL_FLAG} {DEFAULT_INTERVAL_HOURS} (one week, the default)."
+
+# Only plain ASCII digits: int() would also take "4_8", "٤٨" and " 48 ".
+_WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """`securityProfile.imageCleaner` of a cluster."""
+
+    enabled: bool
+    interval_hours: Optional[int]
+
+
+@dataclass(frozen=True)
+class Flags:
+    """What the user asked for on the command line."""
+
+    enable: bool = False
+    disable: bool = False
+    interval_hours: Optional[int] = None
+
+    @property
+    def given(self) -> bool:
+        return self.enable or self.disable or self.interval_hours is not None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The profile to store (None: leave the cluster's as it is) and what to tell the user."""
+
+    profile: Optional[Profile]
+    warnings: Tuple[str, ...] = ()
+
+
+def in_range(hours) -> bool:
+    return isinstance(hours, int) and MIN_INTERVAL_HOURS <= hours <= MAX_INTERVAL_HOURS
+
+
+def parse_interval_hours(value) -> Optional[int]:
+    """Turn the flag's text into hours, or raise naming the flag, the value and the range."""
+    if value is None or isinstance(value, int) and not isinstance(value, bool):
+        hours = value
+    elif isinstance(value, str) and _WHOLE_NUMBER.fullmatch(value):
+        hours = int(value)
+    else:
+        raise InvalidArgumentValueError(
+            f"{INTERVAL_FLAG} {value!s} is not a whole number of hours: it must be {RANGE_TEXT}.",
+            _EXAMPLE,
+        )
+    if hours is not None and not in_range(hours):
+        raise InvalidArgumentValueError(
+            f"{INTERVAL_FLAG} {value!s} is out of range: it must be {RANGE_TEXT}.",
+            _EXAMPLE,
+        )
+    return hours
+
+
+def check_flags(flags: Flags, creating: bool) -> None:
+    """The rules that need no cluster: they hold before anything is sent."""
+    parse_interval_hours(flags.interval_hours)
+    if creating and flags.disable:
+        raise InvalidArgumentValueError(
+            f"{DISABLE_FLAG} does not apply to a new cluster.",
+            f"Leave it out: Image Cleaner is off unless {ENABLE_FLAG} is given.",
+        )
+    if flags.enable and flags.disable:
+        raise MutuallyExclusiveArgumentError(
+            f"{ENABLE_FLAG} and {DISABLE_FLAG} cannot be used together.",
+            "Give one of them.",
+        )
+    if flags.disable and flags.interval_hours is not None:
+        raise MutuallyExclusiveArgumentError(
+            f"{DISABLE_FLAG} cannot be used with {INTERVAL_FLAG}: disabling keeps the stored interval.",
+            f"Drop {INTERVAL_FLAG}, or change the interval when you enable again with "
+            f"{ENABLE_FLAG} {INTERVAL_FLAG} N.",
+        )
+    if creating and flags.interval_hours is not None and not flags.enable:
+        raise RequiredArgumentMissingError(
+            f"{INTERVAL_FLAG} on a new cluster needs {ENABLE_FLAG}.",
+            f"Add {ENABLE_FLAG}, or drop {INTERVAL_FLAG}.",
+        )
+
+
+def decide(current: Optional[Profile], flags: Flags, creating: bool = False) -> Decision:
+    """The profile to store, given the cluster's current one (None: none stored) and the flags."""
+    check_flags(flags, creating)
+    if not flags.given:
+        return Decision(None)
+
+    stored = current.interval_hours if current else None
+    warnings = ()
+    if stored is not None and not in_range(stored):
+        # The service refuses such a value, so keeping it would fail the whole update.
+        if flags.interval_hours is None:
+            warnings = (
+                f"The stored Image Cleaner interval {stored} is outside {MIN_INTERVAL_HOURS}..{MAX_INTERVAL_HOURS} "
+                f"hours; {DEFAULT_INTERVAL_HOURS} is stored instead.",
+            )
+        stored = None
+    kept = stored if stored is not None else DEFAULT_INTERVAL_HOURS
+
+    if flags.enable:
+        hours = flags.interval_hours if flags.interval_hours is not None else kept
+        return Decision(Profile(True, hours), warnings)
+    if flags.disable:
+        return Decision(Profile(False, kept), warnings)
+
+    # Only an interval was given.
+    if current is None or not current.enabled:
+        raise RequiredArgumentMissingError(
+            f"Image Cleaner is off on this cluster, so {INTERVAL_FLAG} {flags.interval_hours} "
+            "would be stored but never used.",
+            f"Add {ENABLE_FLAG} to turn it on with this interval.",
+        )
+    return Decision(Profile(True, flags.interval_hours), warnings)

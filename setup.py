@@ -1,0 +1,35 @@
+#!/usr/bin/env python
+"""Packaging of the imagecleaner Azure CLI extension."""
+from setuptools import find_packages, setup
+
+VERSION = "1.0.0"
+
+CLASSIFIERS = [
+    "Development Status :: 4 - Beta",
+    "Intended Audience :: Developers",
+    "Intended Audience :: System Administrators",
+    "Programming Language :: Python",
+    "Programming Language :: Python :: 3",
+    "License :: OSI Approved :: MIT License",
+]
+
+with open("README.md", encoding="utf-8") as f:
+    README = f.read()
+with open("HISTORY.rst", encoding="utf-8") as f:
+    HISTORY = f.read()
+
+setup(
+    name="imagecleaner",
+    version=VERSION,
+    description="AKS Image Cleaner on az aks create and az aks update, with the rules checked before anything is sent.",
+    long_description=README + "\n\n" + HISTORY,
+    long_description_content_type="text/markdown",
+    license="MIT",
+    author="imagecleaner developers",
+    author_email="imagecleaner@example.invalid",
+    url="https://github.com/imagecleaner/imagecleaner",
+    classifiers=CLASSIFIERS,
+    packages=find_packages(include=["azext_imagecleaner", "azext_imagecleaner.*"]),
+    install_requires=[],
+    package_data={"azext_imagecleaner": ["azext_metadata.json"]},
+)
