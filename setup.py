@@ -1,5 +1,6 @@
 #!/usr/bin/env python
 """Packaging of the imagecleaner Azure CLI extension."""
+
 from setuptools import find_packages, setup
 
 VERSION = "1.0.0"

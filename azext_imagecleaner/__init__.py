@@ -3,6 +3,7 @@
 az loads this module on every call that may reach the extension, so it
 imports nothing heavy: commands, arguments and help load on demand.
 """
+
 from azure.cli.core import AzCommandsLoader
 
 EXTENSION_NAME = "imagecleaner"

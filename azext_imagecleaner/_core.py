@@ -5,6 +5,7 @@ between az releases. Everything the extension uses from them is listed in
 `CORE_NEEDS` and checked before use, so that a core that does not fit gets one
 clear line instead of a traceback from deep inside the pipeline.
 """
+
 import importlib
 from types import SimpleNamespace
 

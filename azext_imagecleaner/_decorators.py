@@ -1,4 +1,5 @@
 """Core's create/update decorators with the Image Cleaner step replaced by the extension's rules."""
+
 from knack.log import get_logger
 
 from azext_imagecleaner._rules import Flags, Profile, decide

@@ -5,6 +5,7 @@ examples); the extension replaces only the entries of its own three flags,
 whose texts come from `_params.py`, and adds its examples. The merge parses
 YAML, so it runs only when help is asked for.
 """
+
 from knack.help_files import helps
 
 IMAGE_CLEANER_OPTIONS = ("--enable-image-cleaner", "--disable-image-cleaner", "--image-cleaner-interval-hours")

@@ -3,6 +3,7 @@
 Core's own registrations are loaded first, so every other flag keeps its
 type, aliases and validators; only the three Image Cleaner flags are replaced.
 """
+
 from azext_imagecleaner._rules import DEFAULT_INTERVAL_HOURS, MAX_INTERVAL_HOURS, MIN_INTERVAL_HOURS
 
 IMAGE_CLEANER_GROUP = "Image Cleaner"

@@ -4,9 +4,9 @@ Everything here is data in, data out: no az context, no SDK models, no I/O.
 Validators call `parse_interval_hours` and `check_flags` before anything is
 sent; the create/update pipeline calls `decide` once it has the cluster.
 """
+
 import re
 from dataclasses import dataclass
-from typing import Optional, Tuple
 
 from azure.cli.core.azclierror import (
     InvalidArgumentValueError,
@@ -35,7 +35,7 @@ class Profile:
     """`securityProfile.imageCleaner` of a cluster."""
 
     enabled: bool
-    interval_hours: Optional[int]
+    interval_hours: int | None
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class Flags:
 
     enable: bool = False
     disable: bool = False
-    interval_hours: Optional[int] = None
+    interval_hours: int | None = None
 
     @property
     def given(self) -> bool:
@@ -55,17 +55,17 @@ class Flags:
 class Decision:
     """The profile to store (None: leave the cluster's as it is) and what to tell the user."""
 
-    profile: Optional[Profile]
-    warnings: Tuple[str, ...] = ()
+    profile: Profile | None
+    warnings: tuple[str, ...] = ()
 
 
 def in_range(hours) -> bool:
     return isinstance(hours, int) and MIN_INTERVAL_HOURS <= hours <= MAX_INTERVAL_HOURS
 
 
-def parse_interval_hours(value) -> Optional[int]:
+def parse_interval_hours(value) -> int | None:
     """Turn the flag's text into hours, or raise naming the flag, the value and the range."""
-    if value is None or isinstance(value, int) and not isinstance(value, bool):
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
         hours = value
     elif isinstance(value, str) and _WHOLE_NUMBER.fullmatch(value):
         hours = int(value)
@@ -98,8 +98,7 @@ def check_flags(flags: Flags, creating: bool) -> None:
     if flags.disable and flags.interval_hours is not None:
         raise MutuallyExclusiveArgumentError(
             f"{DISABLE_FLAG} cannot be used with {INTERVAL_FLAG}: disabling keeps the stored interval.",
-            f"Drop {INTERVAL_FLAG}, or change the interval when you enable again with "
-            f"{ENABLE_FLAG} {INTERVAL_FLAG} N.",
+            f"Drop {INTERVAL_FLAG}, or change the interval when you enable again with {ENABLE_FLAG} {INTERVAL_FLAG} N.",
         )
     if creating and flags.interval_hours is not None and not flags.enable:
         raise RequiredArgumentMissingError(
@@ -108,7 +107,7 @@ def check_flags(flags: Flags, creating: bool) -> None:
         )
 
 
-def decide(current: Optional[Profile], flags: Flags, creating: bool = False) -> Decision:
+def decide(current: Profile | None, flags: Flags, creating: bool = False) -> Decision:
     """The profile to store, given the cluster's current one (None: none stored) and the flags."""
     check_flags(flags, creating)
     if not flags.given:

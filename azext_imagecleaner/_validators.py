@@ -1,4 +1,5 @@
 """Argument validators: they run before the client factory, so bad input never reaches the network."""
+
 from azext_imagecleaner._rules import Flags, check_flags, parse_interval_hours
 
 

@@ -3,6 +3,7 @@
 The handlers take core's own signature, so az offers and forwards every core
 argument of the installed release without the extension listing them.
 """
+
 import inspect
 
 from knack.log import get_logger
