@@ -1,0 +1,176 @@
+"""Managed cluster documents as AKS shapes them: pure functions, no I/O."""
+
+import copy
+import uuid
+
+from armemulator.errors import ArmError
+
+PROVIDER = "Microsoft.ContainerService"
+TYPE = f"{PROVIDER}/managedClusters"
+IMAGE_CLEANER_MIN, IMAGE_CLEANER_MAX = 24, 2160
+
+# Fields the service owns: a PUT cannot change them, and they are kept from the stored document.
+_READ_ONLY_PROPERTIES = (
+    "provisioningState",
+    "powerState",
+    "fqdn",
+    "azurePortalFQDN",
+    "maxAgentPools",
+    "currentKubernetesVersion",
+    "privateFQDN",
+    "resourceUID",
+)
+
+
+def cluster_id(subscription, resource_group, name):
+    return f"/subscriptions/{subscription}/resourcegroups/{resource_group}/providers/{TYPE}/{name}"
+
+
+def new_etag():
+    return str(uuid.uuid4())
+
+
+def _fake_guid(*parts):
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "/".join(parts)))
+
+
+def validate_put(body, existing):
+    """The checks AKS makes on a managedClusters PUT body, as the service words them."""
+    if not isinstance(body, dict):
+        raise ArmError(400, "InvalidRequestContent", "The request content was invalid and could not be deserialized.")
+    if existing is None and not body.get("location"):
+        raise ArmError(400, "LocationRequired", "The location property is required for this definition.")
+    properties = body.get("properties") or {}
+    if not isinstance(properties, dict):
+        raise ArmError(400, "InvalidRequestContent", "The request content was invalid: 'properties' is not an object.")
+    cleaner = (properties.get("securityProfile") or {}).get("imageCleaner")
+    if cleaner is not None:
+        hours = cleaner.get("intervalHours")
+        if hours is not None and (not isinstance(hours, int) or isinstance(hours, bool)):
+            raise ArmError(
+                400,
+                "InvalidRequestContent",
+                "The request content was invalid and could not be deserialized: "
+                f"Error converting value \"{hours}\" to type 'System.Int32'. "
+                "Path 'properties.securityProfile.imageCleaner.intervalHours'.",
+            )
+        hours = hours or 0
+        if not IMAGE_CLEANER_MIN <= hours <= IMAGE_CLEANER_MAX:
+            raise ArmError(
+                400,
+                "InvalidParameter",
+                f"ImageCleaner intervalHours {hours} is out of range "
+                f"[{IMAGE_CLEANER_MIN} - {IMAGE_CLEANER_MAX}], please correct it.",
+            )
+
+
+def image_cleaner_enabled(body):
+    cleaner = ((body.get("properties") or {}).get("securityProfile") or {}).get("imageCleaner") or {}
+    return bool(cleaner.get("enabled"))
+
+
+def stored_document(subscription, resource_group, name, body, *, existing, provisioning_state):
+    """The document the service keeps after a PUT of `body` (existing: the stored one, or None)."""
+    doc = copy.deepcopy(body)
+    doc.pop("etag", None)
+    properties = doc.setdefault("properties", {})
+    if existing is not None:
+        old_properties = existing.get("properties", {})
+        for key in _READ_ONLY_PROPERTIES:
+            if key in old_properties:
+                properties[key] = old_properties[key]
+        doc["location"] = existing["location"]
+        if "nodeResourceGroup" in old_properties:
+            properties["nodeResourceGroup"] = old_properties["nodeResourceGroup"]
+    doc["id"] = cluster_id(subscription, resource_group, name)
+    doc["name"] = name
+    doc["type"] = TYPE
+    version = properties.get("kubernetesVersion") or "1.33.2"
+    properties.setdefault("kubernetesVersion", version)
+    properties.setdefault("currentKubernetesVersion", version)
+    properties.setdefault("dnsPrefix", f"{name}-dns")
+    properties.setdefault("fqdn", f"{properties['dnsPrefix']}-{_fake_guid(name)[:8]}.hcp.{doc['location']}.azmk8s.io")
+    properties.setdefault("azurePortalFQDN", properties["fqdn"].replace(".hcp.", ".portal.hcp."))
+    properties.setdefault("nodeResourceGroup", f"MC_{resource_group}_{name}_{doc['location']}")
+    properties.setdefault("maxAgentPools", 100)
+    properties.setdefault("networkProfile", {})
+    properties.setdefault("powerState", {"code": "Running"})
+    properties["provisioningState"] = provisioning_state
+    identity = doc.get("identity")
+    if identity and identity.get("type") == "SystemAssigned":
+        identity.setdefault("principalId", _fake_guid(name, "principal"))
+        identity.setdefault("tenantId", _fake_guid("tenant"))
+        properties.setdefault("servicePrincipalProfile", {"clientId": "msi"})
+        node_rg = properties["nodeResourceGroup"]
+        properties.setdefault("identityProfile", {}).setdefault(
+            "kubeletidentity",
+            {
+                "resourceId": f"/subscriptions/{subscription}/resourcegroups/{node_rg}/providers/"
+                f"Microsoft.ManagedIdentity/userAssignedIdentities/{name}-agentpool",
+                "clientId": _fake_guid(name, "kubelet-client"),
+                "objectId": _fake_guid(name, "kubelet-object"),
+            },
+        )
+    for pool in properties.get("agentPoolProfiles") or []:
+        pool.setdefault("provisioningState", provisioning_state)
+        pool.setdefault("powerState", {"code": "Running"})
+        pool.setdefault("osType", "Linux")
+    return doc
+
+
+def sample_cluster(location="eastus", image_cleaner=None, windows_pool=False, virtual_node=False, tags=None):
+    """A PUT body shaped like what `az aks create` sends, for seeding demo and test clusters."""
+    pools = [
+        {
+            "name": "nodepool1",
+            "count": 3,
+            "vmSize": "Standard_DS2_v2",
+            "osType": "Linux",
+            "osSKU": "Ubuntu",
+            "mode": "System",
+            "type": "VirtualMachineScaleSets",
+            "orchestratorVersion": "1.33.2",
+            "maxPods": 110,
+        }
+    ]
+    if windows_pool:
+        pools.append(
+            {
+                "name": "win1",
+                "count": 2,
+                "vmSize": "Standard_D4s_v3",
+                "osType": "Windows",
+                "mode": "User",
+                "type": "VirtualMachineScaleSets",
+                "orchestratorVersion": "1.33.2",
+            }
+        )
+    properties = {
+        "kubernetesVersion": "1.33.2",
+        "agentPoolProfiles": pools,
+        "enableRBAC": True,
+        "networkProfile": {
+            "networkPlugin": "azure",
+            "networkPluginMode": "overlay",
+            "podCidr": "10.244.0.0/16",
+            "serviceCidr": "10.0.0.0/16",
+            "dnsServiceIP": "10.0.0.10",
+            "loadBalancerSku": "standard",
+            "outboundType": "loadBalancer",
+        },
+        "securityProfile": {},
+        "addonProfiles": {},
+        "oidcIssuerProfile": {"enabled": False},
+    }
+    if image_cleaner is not None:
+        enabled, hours = image_cleaner
+        properties["securityProfile"]["imageCleaner"] = {"enabled": enabled, "intervalHours": hours}
+    if virtual_node:
+        properties["addonProfiles"]["aciConnectorLinux"] = {"enabled": True, "config": {"SubnetName": "virtual-node"}}
+    return {
+        "location": location,
+        "tags": dict(tags or {}),
+        "sku": {"name": "Base", "tier": "Free"},
+        "identity": {"type": "SystemAssigned"},
+        "properties": properties,
+    }

@@ -1,0 +1,59 @@
+"""A client of the emulator's control API, for tests and the sandbox (standard library only)."""
+
+import json
+import ssl
+import urllib.request
+
+
+class Emulator:
+    def __init__(self, url, ca_path):
+        self.url = url.rstrip("/")
+        self.ca_path = ca_path
+        self._context = ssl.create_default_context(cafile=ca_path)
+
+    def _call(self, method, path, body=None):
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(
+            f"{self.url}/_emulator/{path}", data=data, method=method, headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, context=self._context, timeout=30) as response:
+            text = response.read()
+        return json.loads(text) if text else None
+
+    def health(self):
+        return self._call("GET", "health")
+
+    def requests(self):
+        return self._call("GET", "requests")["value"]
+
+    def clear_requests(self):
+        self._call("DELETE", "requests")
+
+    def reset(self):
+        self._call("POST", "reset")
+
+    def add_fault(self, **fault):
+        return self._call("POST", "faults", fault)
+
+    def throttle(self, kind, rate, burst=1):
+        self._call("POST", "throttle", {"kind": kind, "rate": rate, "burst": burst})
+
+    def configure(self, **settings):
+        self._call("PUT", "config", settings)
+
+    def put_cluster(self, subscription, resource_group, name, body):
+        return self._call("PUT", f"clusters/{subscription}/{resource_group}/{name}", body)
+
+    def cluster(self, subscription, resource_group, name):
+        return self._call("GET", f"clusters/{subscription}/{resource_group}/{name}")
+
+    def patch_cluster(self, subscription, resource_group, name, patch):
+        return self._call("PATCH", f"clusters/{subscription}/{resource_group}/{name}", patch)
+
+    def delete_cluster(self, subscription, resource_group, name):
+        self._call("DELETE", f"clusters/{subscription}/{resource_group}/{name}")
+
+    def start_operation(self, subscription, resource_group, name, seconds, kind="Updating"):
+        return self._call(
+            "POST", f"clusters/{subscription}/{resource_group}/{name}/operation", {"seconds": seconds, "kind": kind}
+        )

@@ -1,0 +1,439 @@
+"""The HTTPS front of the emulator: ARM routes, the token endpoint, and the control API for tests."""
+
+import base64
+import json
+import re
+import socket
+import ssl
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from armemulator import clusters
+from armemulator.errors import ArmError
+
+_SUB = r"/subscriptions/(?P<sub>[^/]+)"
+_RG = _SUB + r"/resourcegroups/(?P<rg>[^/]+)"
+_PROVIDER = r"/providers/microsoft\.containerservice"
+_MC = _RG + _PROVIDER + r"/managedclusters/(?P<name>[^/]+)"
+_OPERATION = _SUB + _PROVIDER + r"/locations/(?P<loc>[^/]+)/(?P<what>operations|operationresults)/(?P<op>[^/]+)"
+
+LOGGED_HEADERS = ("if-match", "if-none-match", "user-agent", "content-type", "x-ms-client-request-id")
+_KUBECONFIG = """apiVersion: v1
+kind: Config
+clusters:
+- name: {name}
+  cluster:
+    certificate-authority-data: {ca}
+    server: {server}
+contexts:
+- name: {name}
+  context:
+    cluster: {name}
+    user: {user}_{rg}_{name}
+current-context: {name}
+users:
+- name: {user}_{rg}_{name}
+  user:
+    token: {token}
+"""
+
+
+def _b64url(data):
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+def make_token(tenant, resource):
+    """A JWT-shaped bearer token: az decodes it, unverified, to find the tenant."""
+    now = int(time.time())
+    header = {"typ": "JWT", "alg": "RS256", "kid": "armemulator"}
+    claims = {
+        "aud": resource,
+        "iss": f"https://sts.windows.net/{tenant}/",
+        "iat": now,
+        "nbf": now,
+        "exp": now + 3600,
+        "tid": tenant,
+        "oid": "11111111-1111-1111-1111-111111111111",
+        "sub": "11111111-1111-1111-1111-111111111111",
+        "appid": "22222222-2222-2222-2222-222222222222",
+        "xms_mirid": "/subscriptions/sandbox/resourcegroups/sandbox/providers/Microsoft.ManagedIdentity/sandbox",
+    }
+    return f"{_b64url(header)}.{_b64url(claims)}.c2lnbmF0dXJl"
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "armemulator"
+
+    # --- plumbing --------------------------------------------------------------------------------
+
+    def setup(self):
+        self.request.settimeout(30)
+        try:
+            self.request.do_handshake()
+        except (ssl.SSLError, OSError):
+            # A client that does not trust our CA hangs up here; nothing to answer.
+            self.request.close()
+            raise ConnectionAbortedError from None
+        super().setup()
+
+    def handle(self):
+        try:
+            super().handle()
+        except (TimeoutError, ConnectionError, ssl.SSLError):
+            pass
+
+    def log_message(self, format, *args):
+        if self.server.verbose:
+            super().log_message(format, *args)
+
+    def do_GET(self):
+        self._dispatch("GET")
+
+    def do_PUT(self):
+        self._dispatch("PUT")
+
+    def do_POST(self):
+        self._dispatch("POST")
+
+    def do_DELETE(self):
+        self._dispatch("DELETE")
+
+    def do_PATCH(self):
+        self._dispatch("PATCH")
+
+    def do_HEAD(self):
+        self._dispatch("HEAD")
+
+    @property
+    def store(self):
+        return self.server.store
+
+    def _read_body(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        if not raw:
+            return None, ""
+        text = raw.decode("utf-8", "replace")
+        try:
+            return json.loads(text), text
+        except ValueError:
+            return None, text
+
+    def _send(self, status, body=None, headers=None):
+        payload = b"" if body is None else json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(payload)))
+        self.send_header("x-ms-request-id", str(uuid.uuid4()))
+        for name, value in (headers or {}).items():
+            self.send_header(name, str(value))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+        self._status = status
+
+    def _drop(self):
+        """Close the connection without answering, as a broken network would."""
+        self.close_connection = True
+        try:
+            self.request.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self._status = "dropped"
+
+    # --- dispatch --------------------------------------------------------------------------------
+
+    def _dispatch(self, method):
+        url = urlsplit(self.path)
+        path = url.path.rstrip("/") or "/"
+        query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+        body, text = self._read_body()
+        if path.startswith("/_emulator"):
+            self._control(method, path, body)
+            return
+        self._status = None
+        entry = {
+            "time": time.time(),
+            "method": method,
+            "path": path,
+            "query": query,
+            "headers": {k: self.headers[k] for k in LOGGED_HEADERS if self.headers.get(k) is not None},
+            "authorization": (self.headers.get("Authorization") or "").split(" ")[0] or None,
+            "body": body if body is not None else (text or None),
+        }
+        try:
+            self._serve(method, path, query, body)
+        except ArmError as err:
+            self._send(err.status, err.body(), err.headers)
+        except Exception as ex:  # noqa: BLE001 - an emulator bug must still answer like ARM would
+            self._send(500, {"error": {"code": "InternalServerError", "message": f"emulator: {ex!r}"}})
+        entry["status"] = self._status
+        self.store.log(entry)
+
+    def _serve(self, method, path, query, body):
+        if path == "/msi/token":
+            self._token(query)
+            return
+        if not (self.headers.get("Authorization") or "").startswith("Bearer "):
+            raise ArmError(401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.")
+        if "api-version" not in query:
+            raise ArmError(
+                400, "MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required."
+            )
+        fault = self.store.take_fault(method, path)
+        if fault and self._apply_fault(fault):
+            return
+        match = re.fullmatch(_SUB + r".*", path, re.IGNORECASE)
+        if match:
+            kind = "read" if method in ("GET", "HEAD") else "write"
+            wait = self.store.throttled(kind, match.group("sub"))
+            if wait:
+                raise ArmError(
+                    429,
+                    "TooManyRequests",
+                    f"Number of '{kind}' requests for subscription '{match.group('sub')}' exceeded the limit. "
+                    f"Please try again after '{wait}' seconds.",
+                    {"Retry-After": wait, f"x-ms-ratelimit-remaining-subscription-{kind}s": 0},
+                )
+        self._route(method, path, query, body, fault)
+
+    def _apply_fault(self, fault):
+        """Answer with the fault instead of the real thing; False when the fault only shapes the answer."""
+        action = fault.get("action", "status")
+        if action == "drop":
+            self._drop()
+            return True
+        if action == "status":
+            headers = {"Retry-After": fault["retry_after"]} if fault.get("retry_after") is not None else {}
+            status = int(fault.get("status", 500))
+            code = fault.get("code") or ("TooManyRequests" if status == 429 else "InternalServerError")
+            message = fault.get("message") or f"Injected fault: {status} {code}."
+            self._send(status, {"error": {"code": code, "message": message}}, headers)
+            return True
+        return False
+
+    def _route(self, method, path, query, body, fault):
+        routes = [
+            ("GET", r"/subscriptions", self._list_subscriptions),
+            ("GET", _SUB, self._get_subscription),
+            ("GET", _SUB + r"/resourcegroups", self._list_groups),
+            ("GET", _RG, self._get_group),
+            ("HEAD", _RG, self._get_group),
+            ("PUT", _RG, self._put_group),
+            ("GET", _SUB + _PROVIDER + r"/managedclusters", self._list_clusters),
+            ("GET", _RG + _PROVIDER + r"/managedclusters", self._list_clusters),
+            ("GET", _MC, self._get_cluster),
+            ("PUT", _MC, self._put_cluster),
+            ("DELETE", _MC, self._delete_cluster),
+            ("POST", _MC + r"/(?P<which>listclusterusercredential|listclusteradmincredential)", self._credentials),
+            ("GET", _OPERATION, self._operation),
+        ]
+        for route_method, pattern, handler in routes:
+            match = re.fullmatch(pattern, path, re.IGNORECASE)
+            if match and route_method == method:
+                handler(query=query, body=body, fault=fault, **match.groupdict())
+                return
+        raise ArmError(404, "NotFound", f"The emulator does not serve {method} {path}.")
+
+    # --- identity and subscriptions --------------------------------------------------------------
+
+    def _token(self, query):
+        resource = query.get("resource", "https://management.core.windows.net/")
+        self._send(
+            200,
+            {
+                "access_token": make_token(self.store.tenant, resource),
+                "expires_on": str(int(time.time()) + 3600),
+                "resource": resource,
+                "token_type": "Bearer",
+            },
+        )
+
+    def _list_subscriptions(self, **_):
+        with self.store.lock:
+            self._send(200, {"value": list(self.store.subscriptions.values())})
+
+    def _get_subscription(self, sub, **_):
+        self._send(200, self.store.subscription(sub))
+
+    def _list_groups(self, sub, **_):
+        self._send(200, {"value": self.store.list_resource_groups(sub)})
+
+    def _get_group(self, sub, rg, **_):
+        self._send(200, self.store.resource_group(sub, rg))
+
+    def _put_group(self, sub, rg, body, **_):
+        group, created = self.store.put_resource_group(
+            sub, rg, (body or {}).get("location", "eastus"), (body or {}).get("tags")
+        )
+        self._send(201 if created else 200, group)
+
+    # --- managed clusters ------------------------------------------------------------------------
+
+    def _list_clusters(self, sub, query, rg=None, **_):
+        items = self.store.list_clusters(sub, rg)
+        start = int(query.get("$skiptoken") or 0)
+        size = self.server.page_size
+        page = {"value": items[start : start + size]}
+        if start + size < len(items):
+            next_query = dict(query, **{"$skiptoken": str(start + size)})
+            page["nextLink"] = f"{self.server.base_url}{urlsplit(self.path).path}?{urlencode(next_query)}"
+        self._send(200, page)
+
+    def _get_cluster(self, sub, rg, name, **_):
+        doc = self.store.get_cluster(sub, rg, name)
+        self._send(200, doc, {"ETag": doc["etag"]})
+        self._after(sub, rg, name)
+
+    def _put_cluster(self, *, sub, rg, name, query, body, fault, **_):
+        outcome = None
+        if fault and fault.get("action") in ("fail_operation", "cancel_operation"):
+            outcome = {
+                "status": "Failed" if fault["action"] == "fail_operation" else "Canceled",
+                "code": fault.get("code", "InternalOperationError"),
+                "message": fault.get("message", "The operation failed."),
+            }
+        doc, created, operation_id = self.store.put_cluster(
+            sub,
+            rg,
+            name,
+            body,
+            if_match=self.headers.get("If-Match"),
+            if_none_match=self.headers.get("If-None-Match"),
+            outcome=outcome,
+        )
+        self._send(
+            201 if created else 200,
+            doc,
+            self._operation_headers(sub, doc["location"], operation_id, query) | {"ETag": doc["etag"]},
+        )
+
+    def _delete_cluster(self, sub, rg, name, query, **_):
+        operation_id = self.store.delete_cluster(sub, rg, name)
+        if operation_id is None:
+            self._send(204)
+            return
+        self._send(202, None, self._operation_headers(sub, "eastus", operation_id, query))
+
+    def _operation_headers(self, sub, location, operation_id, query):
+        base = f"{self.server.base_url}/subscriptions/{sub}/providers/{clusters.PROVIDER}/locations/{location}"
+        api = urlencode({"api-version": query["api-version"]})
+        return {
+            "Azure-AsyncOperation": f"{base}/operations/{operation_id}?{api}",
+            "Location": f"{base}/operationresults/{operation_id}?{api}",
+            "Retry-After": 1,
+        }
+
+    def _operation(self, op, what, **_):
+        status = self.store.operation(op)
+        if what.lower() == "operations":
+            self._send(200, status)
+        elif status["status"] == "InProgress":
+            self._send(202, None, {"Retry-After": 1})
+        else:
+            self._send(204)
+
+    def _credentials(self, sub, rg, name, which, **_):
+        self.store.get_cluster(sub, rg, name)
+        user = "clusterAdmin" if which.lower() == "listclusteradmincredential" else "clusterUser"
+        with open(self.server.ca_path, "rb") as f:
+            ca = base64.b64encode(f.read()).decode()
+        kubeconfig = _KUBECONFIG.format(
+            name=name,
+            rg=rg,
+            user=user,
+            ca=ca,
+            token=f"{user}-token",
+            server=f"{self.server.base_url}/k8s/{sub}/{rg}/{name}",
+        )
+        self._send(200, {"kubeconfigs": [{"name": user, "value": base64.b64encode(kubeconfig.encode()).decode()}]})
+
+    def _after(self, sub, rg, name):
+        """Faults that change the cluster right after a read: someone else's write racing ours."""
+        patch = self.store.take_fault("AFTER-GET", f"{sub}/{rg}/{name}")
+        if patch:
+            self.store.patch_cluster(sub, rg, name, patch.get("patch", {}))
+
+    # --- control API for tests and the sandbox ---------------------------------------------------
+
+    def _control(self, method, path, body):
+        parts, body = path.split("/")[2:], body or {}
+        routes = {
+            ("GET", "health"): lambda: {"status": "ok"},
+            ("GET", "requests"): lambda: {"value": self.store.snapshot_requests()},
+            ("DELETE", "requests"): self.store.clear_requests,
+            ("POST", "reset"): self.store.reset,
+            ("POST", "faults"): lambda: self.store.add_fault(body),
+            ("POST", "throttle"): lambda: self.store.set_throttle(body["kind"], body.get("rate"), body.get("burst")),
+            ("PUT", "config"): lambda: self._configure(body),
+        }
+        try:
+            if (method, "/".join(parts)) in routes:
+                answer = routes[(method, "/".join(parts))]()
+                self._send(200 if answer is not None else 204, answer)
+            elif parts[:1] == ["clusters"] and len(parts) == 4:
+                self._control_cluster(method, *parts[1:], body)
+            elif parts[:1] == ["clusters"] and len(parts) == 5 and parts[4] == "operation":
+                seconds, kind = float(body.get("seconds", 5)), body.get("kind", "Updating")
+                self._send(201, {"operation": self.store.start_foreign_operation(*parts[1:4], seconds, kind)})
+            else:
+                self._send(404, {"error": {"code": "NotFound", "message": f"no control route {method} {path}"}})
+        except ArmError as err:
+            self._send(err.status, err.body())
+
+    def _configure(self, settings):
+        store = self.store
+        with store.lock:
+            if "operation_seconds" in settings:
+                store.operation_seconds = float(settings["operation_seconds"])
+            if "feature_registered" in settings:
+                store.feature_registered = bool(settings["feature_registered"])
+            if "page_size" in settings:
+                self.server.page_size = int(settings["page_size"])
+
+    def _control_cluster(self, method, sub, rg, name, body):
+        store = self.store
+        if method == "PUT":
+            self._send(200, store.seed_cluster(sub, rg, name, body, body.get("location", "eastus")))
+        elif method == "PATCH":
+            self._send(200, store.patch_cluster(sub, rg, name, body))
+        elif method == "GET":
+            self._send(200, store.get_cluster(sub, rg, name))
+        elif method == "DELETE":
+            with store.lock:
+                store.clusters.pop((sub.lower(), rg.lower(), name.lower()), None)
+            self._send(204)
+
+
+class EmulatorServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address, store, cert_paths, verbose=False):
+        super().__init__(address, Handler)
+        self.store = store
+        self.verbose = verbose
+        self.ca_path = cert_paths["ca"]
+        self.page_size = 100
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert_paths["cert"], cert_paths["key"])
+        self.ssl_context = context
+        self.base_url = f"https://127.0.0.1:{self.server_address[1]}"
+
+    def get_request(self):
+        sock, address = self.socket.accept()
+        # The TLS handshake runs in the request's own thread, so a slow client cannot stall accept().
+        return self.ssl_context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), address
+
+    def handle_error(self, request, client_address):
+        if self.verbose:
+            super().handle_error(request, client_address)
+
+    def start_in_thread(self):
+        thread = threading.Thread(target=self.serve_forever, name="armemulator", daemon=True)
+        thread.start()
+        return thread

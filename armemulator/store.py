@@ -1,0 +1,439 @@
+"""The emulator's state: subscriptions, resource groups, clusters, operations, faults, the request log.
+
+All of it sits behind one lock; handlers call the methods below, which raise
+ArmError for the answers ARM gives as errors. Time is read through `clock`
+so long-running operations settle when their time has come, on any access.
+"""
+
+import copy
+import json
+import math
+import os
+import threading
+import time
+import uuid
+
+from armemulator import clusters
+from armemulator.errors import ArmError, not_found
+
+DEFAULT_SUBSCRIPTION = "00000000-0000-0000-0000-000000000001"
+DEFAULT_TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+RUNNING = "InProgress"
+
+
+def _key(*parts):
+    return tuple(p.lower() for p in parts)
+
+
+class TokenBucket:
+    """ARM's per-subscription request budget: `rate` a second, at most `burst` at once."""
+
+    def __init__(self, rate, burst, clock):
+        self.rate, self.burst, self.clock = rate, burst, clock
+        self.tokens, self.at = float(burst), clock()
+
+    def take(self):
+        """Seconds to wait before a token is free (0: one was taken)."""
+        now = self.clock()
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0
+        return max(1, math.ceil((1 - self.tokens) / self.rate))
+
+
+class Store:
+    def __init__(self, operation_seconds=0.0, state_file=None, clock=time.monotonic, tenant=DEFAULT_TENANT):
+        self.lock = threading.RLock()
+        self.clock = clock
+        self.tenant = tenant
+        self.operation_seconds = float(operation_seconds)
+        self.state_file = state_file
+        self.subscriptions = {}
+        self.resource_groups = {}
+        self.clusters = {}  # key -> {"doc", "etag", "operation"}
+        self.operations = {}  # id -> {"status", "ends_at", "cluster", "kind", "outcome", "error", "doc"}
+        self.requests = []
+        self.faults = []
+        self.throttle = {}  # "read"/"write" -> {"rate", "burst"}
+        self._buckets = {}
+        self.feature_registered = True
+        if state_file and os.path.exists(state_file):
+            self._load(state_file)
+        if not self.subscriptions:
+            self.add_subscription(DEFAULT_SUBSCRIPTION, "Sandbox subscription")
+
+    # --- subscriptions and resource groups --------------------------------------------------
+
+    def add_subscription(self, subscription_id, display_name):
+        with self.lock:
+            self.subscriptions[subscription_id.lower()] = {
+                "id": f"/subscriptions/{subscription_id}",
+                "subscriptionId": subscription_id,
+                "tenantId": self.tenant,
+                "displayName": display_name,
+                "state": "Enabled",
+            }
+            self._save()
+
+    def subscription(self, subscription_id):
+        with self.lock:
+            found = self.subscriptions.get(subscription_id.lower())
+            if not found:
+                raise ArmError(404, "SubscriptionNotFound", f"The subscription '{subscription_id}' could not be found.")
+            return found
+
+    def put_resource_group(self, subscription, name, location, tags=None):
+        with self.lock:
+            self.subscription(subscription)
+            key = _key(subscription, name)
+            existing = self.resource_groups.get(key)
+            group = {
+                "id": f"/subscriptions/{subscription}/resourceGroups/{name}",
+                "name": existing["name"] if existing else name,
+                "type": "Microsoft.Resources/resourceGroups",
+                "location": existing["location"] if existing else location,
+                "tags": tags or {},
+                "properties": {"provisioningState": "Succeeded"},
+            }
+            self.resource_groups[key] = group
+            self._save()
+            return group, existing is None
+
+    def resource_group(self, subscription, name):
+        with self.lock:
+            self.subscription(subscription)
+            found = self.resource_groups.get(_key(subscription, name))
+            if not found:
+                raise ArmError(404, "ResourceGroupNotFound", f"Resource group '{name}' could not be found.")
+            return found
+
+    def list_resource_groups(self, subscription):
+        with self.lock:
+            self.subscription(subscription)
+            return [g for k, g in self.resource_groups.items() if k[0] == subscription.lower()]
+
+    # --- clusters --------------------------------------------------------------------------------
+
+    def get_cluster(self, subscription, resource_group, name):
+        with self.lock:
+            self._settle()
+            self.resource_group(subscription, resource_group)
+            entry = self.clusters.get(_key(subscription, resource_group, name))
+            if not entry:
+                raise not_found(clusters.TYPE, name, resource_group)
+            return self._view(entry)
+
+    def list_clusters(self, subscription, resource_group=None):
+        with self.lock:
+            self._settle()
+            if resource_group is not None:
+                self.resource_group(subscription, resource_group)
+            else:
+                self.subscription(subscription)
+            return [
+                self._view(entry)
+                for key, entry in sorted(self.clusters.items())
+                if key[0] == subscription.lower() and (resource_group is None or key[1] == resource_group.lower())
+            ]
+
+    def put_cluster(self, subscription, resource_group, name, body, *, if_match=None, if_none_match=None, outcome=None):
+        """Accept a PUT: returns (document as answered, created, operation id)."""
+        with self.lock:
+            self._settle()
+            self.resource_group(subscription, resource_group)
+            key = _key(subscription, resource_group, name)
+            entry = self.clusters.get(key)
+            _check_preconditions(entry, if_match, if_none_match)
+            if entry and entry["operation"]:
+                kind = self.operations[entry["operation"]]["kind"]
+                raise ArmError(
+                    409,
+                    "OperationNotAllowed",
+                    f"Operation is not allowed: Another operation ({kind}) is in progress, please wait for it "
+                    "to finish before starting a new operation. See https://aka.ms/aks-pending-operation",
+                )
+            clusters.validate_put(body, entry["doc"] if entry else None)
+            if not self.feature_registered and clusters.image_cleaner_enabled(body):
+                raise ArmError(
+                    400,
+                    "ImageCleanerFeatureFlagNotEnabled",
+                    "ImageCleaner is not enabled for this subscription. Please register the feature "
+                    "Microsoft.ContainerService/EnableImageCleanerPreview.",
+                )
+            kind = "Updating" if entry else "Creating"
+            doc = clusters.stored_document(
+                subscription,
+                resource_group,
+                name,
+                body,
+                existing=entry["doc"] if entry else None,
+                provisioning_state=kind,
+            )
+            if entry is None:
+                entry = self.clusters[key] = {"doc": doc, "etag": None, "operation": None}
+            entry["doc"], entry["etag"] = doc, clusters.new_etag()
+            answer = self._view(entry)
+            operation_id = self._start_operation(key, kind, outcome)
+            return answer, kind == "Creating", operation_id
+
+    def delete_cluster(self, subscription, resource_group, name):
+        with self.lock:
+            self._settle()
+            self.resource_group(subscription, resource_group)
+            key = _key(subscription, resource_group, name)
+            entry = self.clusters.get(key)
+            if not entry:
+                return None
+            if entry["operation"]:
+                raise ArmError(
+                    409,
+                    "OperationNotAllowed",
+                    "Operation is not allowed: Another operation is in "
+                    "progress, please wait for it to finish before starting a new operation.",
+                )
+            entry["doc"]["properties"]["provisioningState"] = "Deleting"
+            return self._start_operation(key, "Deleting", None)
+
+    def seed_cluster(self, subscription, resource_group, name, body, location="eastus"):
+        """Store a cluster as if it had been created earlier (no operation, state Succeeded)."""
+        with self.lock:
+            if _key(subscription, resource_group) not in self.resource_groups:
+                self.put_resource_group(subscription, resource_group, location)
+            key = _key(subscription, resource_group, name)
+            entry = self.clusters.get(key)
+            doc = clusters.stored_document(
+                subscription,
+                resource_group,
+                name,
+                body,
+                existing=entry["doc"] if entry else None,
+                provisioning_state="Succeeded",
+            )
+            self.clusters[key] = {"doc": doc, "etag": clusters.new_etag(), "operation": None}
+            self._save()
+            return self._view(self.clusters[key])
+
+    def patch_cluster(self, subscription, resource_group, name, patch):
+        """Someone else's change: merge `patch` into the stored document and give it a new ETag."""
+        with self.lock:
+            entry = self.clusters.get(_key(subscription, resource_group, name))
+            if not entry:
+                raise not_found(clusters.TYPE, name, resource_group)
+            _merge(entry["doc"], patch)
+            entry["etag"] = clusters.new_etag()
+            self._save()
+            return self._view(entry)
+
+    def start_foreign_operation(self, subscription, resource_group, name, seconds, kind="Updating"):
+        """Another client's operation in progress on the cluster, for `seconds`."""
+        with self.lock:
+            key = _key(subscription, resource_group, name)
+            if key not in self.clusters:
+                raise not_found(clusters.TYPE, name, resource_group)
+            self.clusters[key]["doc"]["properties"]["provisioningState"] = kind
+            return self._start_operation(key, kind, None, seconds=seconds)
+
+    # --- long-running operations -----------------------------------------------------------------
+
+    def _start_operation(self, cluster_key, kind, outcome, seconds=None):
+        operation_id = str(uuid.uuid4())
+        outcome = outcome or {"status": "Succeeded"}
+        self.operations[operation_id] = {
+            "status": RUNNING,
+            "kind": kind,
+            "cluster": cluster_key,
+            "started_at": self.clock(),
+            "ends_at": self.clock() + (self.operation_seconds if seconds is None else seconds),
+            "outcome": outcome,
+        }
+        self.clusters[cluster_key]["operation"] = operation_id
+        self._save()
+        return operation_id
+
+    def operation(self, operation_id):
+        with self.lock:
+            self._settle()
+            found = self.operations.get(operation_id.lower())
+            if not found:
+                raise ArmError(404, "NotFound", f"Operation {operation_id} was not found.")
+            body = {"name": operation_id, "status": found["status"], "startTime": _iso(found["started_at"])}
+            if found["status"] != RUNNING:
+                body["endTime"] = _iso(found["ends_at"])
+                if found["status"] != "Succeeded":
+                    body["error"] = {
+                        "code": found["outcome"].get("code", "InternalOperationError"),
+                        "message": found["outcome"].get("message", "The operation failed."),
+                    }
+            return body
+
+    def _settle(self):
+        """Finish every operation whose time has come."""
+        now = self.clock()
+        changed = False
+        for op in self.operations.values():
+            if op["status"] != RUNNING or op["ends_at"] > now:
+                continue
+            op["status"] = op["outcome"]["status"]
+            entry = self.clusters.get(op["cluster"])
+            changed = True
+            if entry is None:
+                continue
+            entry["operation"] = None
+            if op["kind"] == "Deleting" and op["status"] == "Succeeded":
+                del self.clusters[op["cluster"]]
+                continue
+            entry["doc"]["properties"]["provisioningState"] = (
+                "Succeeded" if op["status"] == "Succeeded" else op["status"]
+            )
+        if changed:
+            self._save()
+
+    # --- throttling, faults and the request log ------------------------------------------------
+
+    def set_throttle(self, kind, rate, burst):
+        with self.lock:
+            if rate:
+                self.throttle[kind] = {"rate": float(rate), "burst": int(burst or 1)}
+            else:
+                self.throttle.pop(kind, None)
+            self._buckets = {k: v for k, v in self._buckets.items() if k[0] != kind}
+
+    def throttled(self, kind, subscription):
+        """Seconds to wait when the subscription's budget for `kind` is spent, else 0."""
+        with self.lock:
+            limit = self.throttle.get(kind)
+            if not limit:
+                return 0
+            bucket = self._buckets.get((kind, subscription.lower()))
+            if bucket is None:
+                bucket = self._buckets[(kind, subscription.lower())] = TokenBucket(
+                    limit["rate"], limit["burst"], self.clock
+                )
+            return bucket.take()
+
+    def add_fault(self, fault):
+        with self.lock:
+            fault = dict(fault)
+            fault.setdefault("times", 1)
+            fault.setdefault("skip", 0)
+            fault["id"] = str(uuid.uuid4())
+            fault["hits"] = 0
+            self.faults.append(fault)
+            return fault
+
+    def take_fault(self, method, path):
+        """The first armed fault matching this request, used up by one; None when there is none."""
+        with self.lock:
+            for fault in self.faults:
+                if fault["times"] == 0:
+                    continue
+                if fault.get("method") and fault["method"].upper() != method.upper():
+                    continue
+                if fault.get("path_contains") and fault["path_contains"].lower() not in path.lower():
+                    continue
+                if fault["skip"] > 0:
+                    fault["skip"] -= 1
+                    continue
+                fault["times"] -= 1
+                fault["hits"] += 1
+                return dict(fault)
+            return None
+
+    def log(self, entry):
+        with self.lock:
+            entry["seq"] = len(self.requests) + 1
+            self.requests.append(entry)
+
+    def snapshot_requests(self):
+        with self.lock:
+            return list(self.requests)
+
+    def clear_requests(self):
+        with self.lock:
+            self.requests.clear()
+
+    def reset(self):
+        """Forget the request log, faults and throttling (the clusters stay)."""
+        with self.lock:
+            self.requests.clear()
+            self.faults.clear()
+            self.throttle.clear()
+            self._buckets.clear()
+            self.feature_registered = True
+
+    # --- views and persistence -----------------------------------------------------------------
+
+    @staticmethod
+    def _view(entry):
+        doc = copy.deepcopy(entry["doc"])
+        doc["etag"] = entry["etag"]
+        return doc
+
+    def _save(self):
+        if not self.state_file:
+            return
+        state = {
+            "subscriptions": list(self.subscriptions.values()),
+            "resource_groups": list(self.resource_groups.values()),
+            "clusters": [
+                {"subscription": k[0], "resource_group": k[1], "doc": e["doc"], "etag": e["etag"]}
+                for k, e in self.clusters.items()
+            ],
+        }
+        tmp = f"{self.state_file}.tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(state, f, indent=1)
+        os.replace(tmp, self.state_file)
+
+    def _load(self, path):
+        with open(path, encoding="utf-8") as f:
+            state = json.load(f)
+        for sub in state.get("subscriptions", []):
+            self.subscriptions[sub["subscriptionId"].lower()] = sub
+        for group in state.get("resource_groups", []):
+            subscription = group["id"].split("/")[2]
+            self.resource_groups[_key(subscription, group["name"])] = group
+        for item in state.get("clusters", []):
+            doc = item["doc"]
+            if doc["properties"].get("provisioningState") != "Deleting":
+                doc["properties"]["provisioningState"] = "Succeeded"
+            key = _key(item["subscription"], item["resource_group"], doc["name"])
+            self.clusters[key] = {"doc": doc, "etag": item["etag"], "operation": None}
+
+
+def _unquote(tag):
+    tag = tag.strip()
+    if tag.startswith("W/"):
+        tag = tag[2:]
+    return tag.strip('"')
+
+
+def _check_preconditions(entry, if_match, if_none_match):
+    """If-Match / If-None-Match as HTTP and ARM define them; a mismatch is 412."""
+    failed = None
+    if if_match is not None:
+        tags = [_unquote(t) for t in if_match.split(",")]
+        if entry is None or ("*" not in tags and entry["etag"] not in tags):
+            failed = f"The specified precondition 'If-Match = {if_match}' failed."
+    if if_none_match is not None:
+        tags = [_unquote(t) for t in if_none_match.split(",")]
+        if entry is not None and ("*" in tags or entry["etag"] in tags):
+            failed = f"The specified precondition 'If-None-Match = {if_none_match}' failed."
+    if failed:
+        raise ArmError(412, "PreconditionFailed", failed)
+
+
+def _merge(target, patch):
+    for key, value in patch.items():
+        if isinstance(value, dict) and isinstance(target.get(key), dict):
+            _merge(target[key], value)
+        else:
+            target[key] = value
+
+
+def _iso(monotonic_seconds):
+    # Operation times are kept on the monotonic clock; report them on the wall clock.
+    wall = time.time() - (time.monotonic() - monotonic_seconds)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(wall)) + "Z"
