@@ -1,0 +1,134 @@
+"""End-to-end harness: the real az executable, the extension from the built wheel, the emulator.
+
+One emulator and one logged-in az profile serve the whole session. Before
+each test the emulator's request log, faults and throttling are reset, so a
+test can assert on everything az sent during it. Tests run one at a time:
+"no request was made" must mean no request from anybody.
+"""
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+
+import pytest
+
+from armemulator.azprofile import az_environment, install_extension, login
+from armemulator.clusters import sample_cluster
+from armemulator.control import Emulator
+from tests.wheel import REPO, built_wheel
+
+AZ = os.environ.get("IMAGECLEANER_AZ") or os.path.join(os.path.dirname(sys.executable), "az")
+RESOURCE_GROUP = "e2e-rg"
+
+
+@dataclass
+class AzResult:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def json(self):
+        return json.loads(self.out)
+
+
+@dataclass(frozen=True)
+class Cluster:
+    subscription: str
+    resource_group: str
+    name: str
+
+    @property
+    def args(self):
+        return ["-g", self.resource_group, "-n", self.name]
+
+
+@pytest.fixture(scope="session")
+def emulator(tmp_path_factory):
+    work = tmp_path_factory.mktemp("emulator")
+    ready = work / "ready.json"
+    with open(work / "emulator.log", "w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "armemulator", "--ready-file", str(ready), "--certs", str(work / "certs")],
+            cwd=REPO, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        )
+    deadline = time.monotonic() + 30
+    while not ready.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"the emulator did not start: {(work / 'emulator.log').read_text()}")
+        time.sleep(0.05)
+    info = json.loads(ready.read_text())
+    emulator = Emulator(info["url"], info["ca"])
+    emulator.subscription = info["subscription"]
+    yield emulator
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def az_env(emulator, tmp_path_factory):
+    """The environment of an az profile, isolated from the user's, with the extension installed and logged in."""
+    work = tmp_path_factory.mktemp("az")
+    env = az_environment(os.environ, emulator.url, emulator.ca_path, str(work / "config"), str(work / "extensions"))
+    install_extension(AZ, env, built_wheel(work))
+    login(AZ, env, emulator.url)
+    return env
+
+
+@pytest.fixture
+def az(az_env):
+    """Run the real az; stdin is closed, as in CI, so any prompt fails instead of waiting."""
+
+    def run(*args, timeout=180, env=None):
+        completed = subprocess.run(
+            [AZ, *args], env={**az_env, **(env or {})}, stdin=subprocess.DEVNULL,
+            capture_output=True, text=True, timeout=timeout, check=False,
+        )
+        return AzResult(completed.returncode, completed.stdout, completed.stderr)
+
+    return run
+
+
+@pytest.fixture(autouse=True)
+def fresh_emulator(emulator):
+    """Reset the log, faults, throttling and settings before each test."""
+    emulator.reset()
+    emulator.configure(operation_seconds=0, feature_registered=True, page_size=100)
+
+
+@pytest.fixture
+def make_cluster(emulator):
+    """Seed a cluster with a fresh name; image_cleaner=(enabled, hours) or None for no profile."""
+
+    def make(image_cleaner=None, body=None, **shape):
+        cluster = Cluster(emulator.subscription, RESOURCE_GROUP, f"c-{uuid.uuid4().hex[:10]}")
+        emulator.put_cluster(*_ref(cluster), body or sample_cluster(image_cleaner=image_cleaner, **shape))
+        emulator.clear_requests()
+        return cluster
+
+    return make
+
+
+def _ref(cluster):
+    return cluster.subscription, cluster.resource_group, cluster.name
+
+
+def image_cleaner_of(doc):
+    return ((doc.get("properties") or {}).get("securityProfile") or {}).get("imageCleaner")
+
+
+def stored_image_cleaner(emulator, cluster):
+    return image_cleaner_of(emulator.cluster(*_ref(cluster)))
+
+
+def cluster_requests(emulator, cluster, method=None):
+    """The requests az sent about `cluster` (its path, case-insensitively), optionally of one method."""
+    suffix = f"/managedclusters/{cluster.name}".lower()
+    return [
+        r for r in emulator.requests()
+        if r["path"].lower().endswith(suffix) and (method is None or r["method"] == method)
+    ]
