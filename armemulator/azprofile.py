@@ -37,36 +37,41 @@ def az_environment(base_env, url, ca_path, config_dir, extension_dir):
 
 
 def login(az, env, url):
-    """Register the emulator as a cloud, make it active, and log in with the managed identity."""
-    steps = [
-        [
-            az,
-            "cloud",
-            "register",
-            "-n",
-            CLOUD,
-            "--endpoint-resource-manager",
-            f"{url}/",
-            "--endpoint-active-directory",
-            url,
-            "--endpoint-active-directory-resource-id",
-            "https://management.core.windows.net/",
-            "--skip-endpoint-discovery",
-            "--only-show-errors",
-        ],
-        [az, "cloud", "set", "-n", CLOUD, "--only-show-errors"],
-        [az, "login", "--identity", "-o", "none", "--only-show-errors"],
+    """Register the emulator as a cloud (or point the registered one at it), make it active, log in."""
+    endpoints = [
+        "--endpoint-resource-manager",
+        f"{url}/",
+        "--endpoint-active-directory",
+        url,
+        "--endpoint-active-directory-resource-id",
+        "https://management.core.windows.net/",
     ]
-    for step in steps:
-        subprocess.run(step, env=env, check=True, stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    registered = _az(az, env, "cloud", "register", "-n", CLOUD, *endpoints, "--skip-endpoint-discovery", check=False)
+    if registered.returncode != 0:
+        # Registered by an earlier run, perhaps on another port: register it afresh
+        # (`cloud update` has no way to skip endpoint discovery).
+        _az(az, env, "cloud", "set", "-n", "AzureCloud")
+        _az(az, env, "cloud", "unregister", "-n", CLOUD)
+        _az(az, env, "cloud", "register", "-n", CLOUD, *endpoints, "--skip-endpoint-discovery")
+    _az(az, env, "cloud", "set", "-n", CLOUD)
+    _az(az, env, "login", "--identity", "-o", "none")
 
 
-def install_extension(az, env, wheel):
-    subprocess.run(
-        [az, "extension", "add", "--source", wheel, "--yes", "-o", "none", "--only-show-errors"],
+def install_extension(az, env, wheel, replace=False):
+    if replace:
+        _az(az, env, "extension", "remove", "-n", "imagecleaner", check=False)
+    _az(az, env, "extension", "add", "--source", wheel, "--yes", "-o", "none")
+
+
+def _az(az, env, *args, check=True):
+    completed = subprocess.run(
+        [az, *args, "--only-show-errors"],
         env=env,
-        check=True,
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
+        check=False,
     )
+    if check and completed.returncode != 0:
+        raise RuntimeError(f"az {' '.join(args)} failed ({completed.returncode}): {completed.stderr.strip()}")
+    return completed

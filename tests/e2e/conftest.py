@@ -5,6 +5,7 @@ each test the emulator's request log, faults and throttling are reset, so a
 test can assert on everything az sent during it. Tests run one at a time:
 "no request was made" must mean no request from anybody.
 """
+
 import json
 import os
 import subprocess
@@ -53,7 +54,10 @@ def emulator(tmp_path_factory):
     with open(work / "emulator.log", "w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "armemulator", "--ready-file", str(ready), "--certs", str(work / "certs")],
-            cwd=REPO, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            cwd=REPO,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
         )
     deadline = time.monotonic() + 30
     while not ready.exists():
@@ -85,8 +89,13 @@ def az(az_env):
 
     def run(*args, timeout=180, env=None):
         completed = subprocess.run(
-            [AZ, *args], env={**az_env, **(env or {})}, stdin=subprocess.DEVNULL,
-            capture_output=True, text=True, timeout=timeout, check=False,
+            [AZ, *args],
+            env={**az_env, **(env or {})},
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
         )
         return AzResult(completed.returncode, completed.stdout, completed.stderr)
 
@@ -129,6 +138,7 @@ def cluster_requests(emulator, cluster, method=None):
     """The requests az sent about `cluster` (its path, case-insensitively), optionally of one method."""
     suffix = f"/managedclusters/{cluster.name}".lower()
     return [
-        r for r in emulator.requests()
+        r
+        for r in emulator.requests()
         if r["path"].lower().endswith(suffix) and (method is None or r["method"] == method)
     ]

@@ -1,4 +1,5 @@
 """Bad input fails before any network call: not even a token request reaches the emulator."""
+
 import pytest
 
 BAD_INTERVALS = ["0", "-1", "23", "2161", "99999", "1.5", "abc", "24.0", ""]
@@ -23,20 +24,38 @@ def test_bad_interval_on_update(az, emulator, make_cluster, value):
 
 @pytest.mark.parametrize("value", ["0", "23", "2161", "1.5"])
 def test_bad_interval_on_create(az, emulator, value):
-    result = az("aks", "create", "-g", "e2e-rg", "-n", "never-created", "--no-ssh-key", "--enable-image-cleaner",
-                f"--image-cleaner-interval-hours={value}")
+    result = az(
+        "aks",
+        "create",
+        "-g",
+        "e2e-rg",
+        "-n",
+        "never-created",
+        "--no-ssh-key",
+        "--enable-image-cleaner",
+        f"--image-cleaner-interval-hours={value}",
+    )
     assert_refused_before_network(result, emulator, f"--image-cleaner-interval-hours {value} is", "from 24 to 2160")
 
 
 @pytest.mark.parametrize(
     "command, flags, message",
     [
-        ("update", ["--enable-image-cleaner", "--disable-image-cleaner"],
-         "--enable-image-cleaner and --disable-image-cleaner cannot be used together"),
-        ("update", ["--disable-image-cleaner", "--image-cleaner-interval-hours", "48"],
-         "--disable-image-cleaner cannot be used with --image-cleaner-interval-hours"),
-        ("create", ["--no-ssh-key", "--image-cleaner-interval-hours", "48"],
-         "--image-cleaner-interval-hours on a new cluster needs --enable-image-cleaner"),
+        (
+            "update",
+            ["--enable-image-cleaner", "--disable-image-cleaner"],
+            "--enable-image-cleaner and --disable-image-cleaner cannot be used together",
+        ),
+        (
+            "update",
+            ["--disable-image-cleaner", "--image-cleaner-interval-hours", "48"],
+            "--disable-image-cleaner cannot be used with --image-cleaner-interval-hours",
+        ),
+        (
+            "create",
+            ["--no-ssh-key", "--image-cleaner-interval-hours", "48"],
+            "--image-cleaner-interval-hours on a new cluster needs --enable-image-cleaner",
+        ),
     ],
 )
 def test_bad_combinations(az, emulator, make_cluster, command, flags, message):

@@ -1,4 +1,5 @@
 """`az aks create` with the Image Cleaner flags."""
+
 import uuid
 
 import pytest
@@ -43,8 +44,24 @@ def test_create_without_image_cleaner_flags_sends_no_profile(az, emulator):
 
 def test_create_with_other_core_flags(az, emulator):
     name = new_name()
-    result = az("aks", "create", "-g", "e2e-rg", "-n", name, "--no-ssh-key", "--enable-image-cleaner",
-                "--node-count", "5", "--tags", "team=platform", "--kubernetes-version", "1.33.2", "-o", "none")
+    result = az(
+        "aks",
+        "create",
+        "-g",
+        "e2e-rg",
+        "-n",
+        name,
+        "--no-ssh-key",
+        "--enable-image-cleaner",
+        "--node-count",
+        "5",
+        "--tags",
+        "team=platform",
+        "--kubernetes-version",
+        "1.33.2",
+        "-o",
+        "none",
+    )
     assert result.code == 0, result.err
     body = the_put(emulator, name)["body"]
     assert body["properties"]["agentPoolProfiles"][0]["count"] == 5

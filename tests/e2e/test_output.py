@@ -1,11 +1,21 @@
 """Output formats, --query and `az aks show`, as scripts use them."""
+
 from tests.e2e.conftest import cluster_requests
 
 
 def test_tsv_with_query(az, make_cluster):
     cluster = make_cluster(image_cleaner=(True, 48))
-    result = az("aks", "update", *cluster.args, "--image-cleaner-interval-hours", "72",
-                "--query", "securityProfile.imageCleaner.intervalHours", "-o", "tsv")
+    result = az(
+        "aks",
+        "update",
+        *cluster.args,
+        "--image-cleaner-interval-hours",
+        "72",
+        "--query",
+        "securityProfile.imageCleaner.intervalHours",
+        "-o",
+        "tsv",
+    )
     assert result.code == 0, result.err
     assert result.out == "72\n"
 

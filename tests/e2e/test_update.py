@@ -1,4 +1,5 @@
 """`az aks update` with the Image Cleaner flags: every row of the rules table, through the real az."""
+
 import pytest
 
 from tests.e2e.conftest import cluster_requests, image_cleaner_of, stored_image_cleaner
@@ -11,20 +12,48 @@ def put_bodies(emulator, cluster):
 @pytest.mark.parametrize(
     "stored, flags, expected",
     [
-        pytest.param((False, 72), ["--enable-image-cleaner"], {"enabled": True, "intervalHours": 72},
-                     id="enable-keeps-stored-interval"),
-        pytest.param(None, ["--enable-image-cleaner"], {"enabled": True, "intervalHours": 168},
-                     id="enable-without-profile-uses-168"),
-        pytest.param((True, 48), ["--disable-image-cleaner"], {"enabled": False, "intervalHours": 48},
-                     id="disable-keeps-interval"),
-        pytest.param((True, 168), ["--image-cleaner-interval-hours", "72"], {"enabled": True, "intervalHours": 72},
-                     id="interval-on-enabled-cluster"),
-        pytest.param((False, 72), ["--enable-image-cleaner", "--image-cleaner-interval-hours", "500"],
-                     {"enabled": True, "intervalHours": 500}, id="enable-with-new-interval"),
-        pytest.param((True, 48), ["--image-cleaner-interval-hours", "24"], {"enabled": True, "intervalHours": 24},
-                     id="lowest-interval"),
-        pytest.param((True, 48), ["--image-cleaner-interval-hours", "2160"],
-                     {"enabled": True, "intervalHours": 2160}, id="highest-interval"),
+        pytest.param(
+            (False, 72),
+            ["--enable-image-cleaner"],
+            {"enabled": True, "intervalHours": 72},
+            id="enable-keeps-stored-interval",
+        ),
+        pytest.param(
+            None,
+            ["--enable-image-cleaner"],
+            {"enabled": True, "intervalHours": 168},
+            id="enable-without-profile-uses-168",
+        ),
+        pytest.param(
+            (True, 48),
+            ["--disable-image-cleaner"],
+            {"enabled": False, "intervalHours": 48},
+            id="disable-keeps-interval",
+        ),
+        pytest.param(
+            (True, 168),
+            ["--image-cleaner-interval-hours", "72"],
+            {"enabled": True, "intervalHours": 72},
+            id="interval-on-enabled-cluster",
+        ),
+        pytest.param(
+            (False, 72),
+            ["--enable-image-cleaner", "--image-cleaner-interval-hours", "500"],
+            {"enabled": True, "intervalHours": 500},
+            id="enable-with-new-interval",
+        ),
+        pytest.param(
+            (True, 48),
+            ["--image-cleaner-interval-hours", "24"],
+            {"enabled": True, "intervalHours": 24},
+            id="lowest-interval",
+        ),
+        pytest.param(
+            (True, 48),
+            ["--image-cleaner-interval-hours", "2160"],
+            {"enabled": True, "intervalHours": 2160},
+            id="highest-interval",
+        ),
     ],
 )
 def test_rules_table_rows(az, emulator, make_cluster, stored, flags, expected):
@@ -62,8 +91,9 @@ def test_interval_on_a_cluster_where_image_cleaner_is_off_is_refused(az, emulato
 
 def test_other_flags_with_image_cleaner_flags(az, emulator, make_cluster):
     cluster = make_cluster(image_cleaner=(False, 96))
-    result = az("aks", "update", *cluster.args, "--enable-image-cleaner", "--tags", "team=platform", "cost=42",
-                "-o", "json")
+    result = az(
+        "aks", "update", *cluster.args, "--enable-image-cleaner", "--tags", "team=platform", "cost=42", "-o", "json"
+    )
     assert result.code == 0, result.err
     stored = emulator.cluster(cluster.subscription, cluster.resource_group, cluster.name)
     assert stored["tags"] == {"team": "platform", "cost": "42"}
@@ -93,8 +123,18 @@ def test_only_image_cleaner_changes_in_the_document(az, emulator, make_cluster):
 
 # Marked readOnly in the managedClusters API: the SDK never sends them back.
 READ_ONLY = {
-    "etag", "id", "name", "type", "principalId", "tenantId", "provisioningState", "powerState", "fqdn",
-    "azurePortalFQDN", "maxAgentPools", "currentKubernetesVersion",
+    "etag",
+    "id",
+    "name",
+    "type",
+    "principalId",
+    "tenantId",
+    "provisioningState",
+    "powerState",
+    "fqdn",
+    "azurePortalFQDN",
+    "maxAgentPools",
+    "currentKubernetesVersion",
 }
 
 
@@ -108,7 +148,7 @@ def differences(before, sent, path=""):
             found += differences(value, sent.get(key), f"{path}.{key}" if path else key)
         return found
     if isinstance(before, list) and isinstance(sent, list) and len(before) == len(sent):
-        return [d for i, (b, s) in enumerate(zip(before, sent)) for d in differences(b, s, f"{path}[{i}]")]
+        return [d for i, (b, s) in enumerate(zip(before, sent, strict=True)) for d in differences(b, s, f"{path}[{i}]")]
     return [] if before == sent else [(path, before, sent)]
 
 

@@ -1,0 +1,243 @@
+"""The sandbox: the emulator with demo clusters and an isolated az profile, and a short demo.
+
+    python -m armemulator.sandbox up     start (or reuse) the emulator, log az in, run the demo
+    python -m armemulator.sandbox env    print the shell lines that point az at the sandbox
+    python -m armemulator.sandbox down   stop the emulator
+
+Everything lives under .sandbox/ in the checkout; the user's ~/.azure is never read or written.
+"""
+
+import argparse
+import glob
+import json
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import time
+
+from armemulator.azprofile import az_environment, install_extension, login
+from armemulator.control import Emulator
+from armemulator.seed import DEMO_GROUP
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEMO_CLUSTER = "demo-cleaner"
+
+
+class Sandbox:
+    def __init__(self, directory):
+        self.dir = os.path.abspath(directory)
+        self.ready_file = os.path.join(self.dir, "emulator.json")
+        self.az = os.path.join(os.path.dirname(sys.executable), "az")
+
+    # --- the emulator ----------------------------------------------------------------------------
+
+    def running(self):
+        """The running emulator's info, or None."""
+        try:
+            with open(self.ready_file, encoding="utf-8") as f:
+                info = json.load(f)
+            os.kill(info["pid"], 0)
+            Emulator(info["url"], info["ca"]).health()
+            return info
+        except (OSError, ValueError, KeyError):
+            return None
+
+    def start(self):
+        info = self.running()
+        if info:
+            print(f"sandbox: the emulator is already running at {info['url']}")
+            return info
+        os.makedirs(self.dir, exist_ok=True)
+        if os.path.exists(self.ready_file):
+            os.remove(self.ready_file)
+        with open(os.path.join(self.dir, "emulator.log"), "a", encoding="utf-8") as log:
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "armemulator",
+                    "--seed",
+                    "demo",
+                    "--operation-seconds",
+                    "1",
+                    "--state",
+                    os.path.join(self.dir, "state.json"),
+                    "--certs",
+                    os.path.join(self.dir, "certs"),
+                    "--ready-file",
+                    self.ready_file,
+                ],
+                cwd=REPO,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            info = self.running()
+            if info:
+                print(f"sandbox: started the emulator at {info['url']} (log: {self.dir}/emulator.log)")
+                return info
+            time.sleep(0.1)
+        sys.exit(f"sandbox: the emulator did not start; see {self.dir}/emulator.log")
+
+    def stop(self):
+        info = self.running()
+        if not info:
+            print("sandbox: no emulator is running")
+            return
+        os.kill(info["pid"], signal.SIGTERM)
+        os.remove(self.ready_file)
+        print(f"sandbox: stopped the emulator (pid {info['pid']}); clusters are kept in {self.dir}/state.json")
+
+    # --- the az profile --------------------------------------------------------------------------
+
+    def env(self, info):
+        return az_environment(
+            os.environ,
+            info["url"],
+            info["ca"],
+            os.path.join(self.dir, "azconfig"),
+            os.path.join(self.dir, "azextensions"),
+        )
+
+    def exports(self, info):
+        env = self.env(info)
+        names = [
+            "AZURE_CONFIG_DIR",
+            "AZURE_EXTENSION_DIR",
+            "REQUESTS_CA_BUNDLE",
+            "AZURE_CORE_COLLECT_TELEMETRY",
+            "AZURE_CORE_INSTANCE_DISCOVERY",
+            "IDENTITY_ENDPOINT",
+            "IDENTITY_HEADER",
+        ]
+        lines = [f"export {name}={shlex.quote(env[name])}" for name in names]
+        lines.append(f'export PATH={shlex.quote(os.path.dirname(self.az))}:"$PATH"')
+        return "\n".join(lines) + "\n"
+
+    def prepare_profile(self, info, wheel):
+        env = self.env(info)
+        install_extension(self.az, env, wheel, replace=True)
+        login(self.az, env, info["url"])
+        with open(os.path.join(self.dir, "env.sh"), "w", encoding="utf-8") as f:
+            f.write("# source this file to point az at the sandbox\n" + self.exports(info))
+        print("sandbox: az profile logged in to the emulator, extension installed from", os.path.basename(wheel))
+        return env
+
+
+def run_demo(sandbox, info, env):
+    emulator = Emulator(info["url"], info["ca"])
+    subscription = info["subscription"]
+    emulator.delete_cluster(subscription, DEMO_GROUP, DEMO_CLUSTER)
+
+    def stored():
+        doc = emulator.cluster(subscription, DEMO_GROUP, DEMO_CLUSTER)
+        return ((doc.get("properties") or {}).get("securityProfile") or {}).get("imageCleaner")
+
+    def step(title, *args, check=True):
+        print(f"\n== {title}\n$ az {' '.join(shlex.quote(a) for a in args)}", flush=True)
+        emulator.clear_requests()
+        result = subprocess.run(
+            [sandbox.az, *args], env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False
+        )
+        shown = [line for line in result.stderr.splitlines() if "altered by the following extension" not in line]
+        print(result.stdout.rstrip() or "(no output)")
+        if shown:
+            print("\n".join(shown))
+        sent = [_describe(r) for r in emulator.requests() if r["path"] != "/msi/token"]
+        print(f"-> exit code {result.returncode}; requests sent: {', '.join(sent) or 'none'}")
+        if check and result.returncode != 0:
+            sys.exit(f"sandbox: the demo step failed: {title}")
+        return result
+
+    g = ["-g", DEMO_GROUP, "-n", DEMO_CLUSTER]
+    query = ["--query", "securityProfile.imageCleaner", "-o", "json"]
+    step(
+        "The demo clusters",
+        "aks",
+        "list",
+        "-g",
+        DEMO_GROUP,
+        "--query",
+        "[].{name:name, enabled:securityProfile.imageCleaner.enabled, "
+        "intervalHours:securityProfile.imageCleaner.intervalHours}",
+        "-o",
+        "table",
+    )
+    step(
+        "Create a cluster with Image Cleaner on (168 hours, one week, by default)",
+        "aks",
+        "create",
+        *g,
+        "--enable-image-cleaner",
+        "--no-ssh-key",
+        *query,
+    )
+    step("Run it every 72 hours instead", "aks", "update", *g, "--image-cleaner-interval-hours", "72", *query)
+    step("Turn it off: the interval stays stored", "aks", "update", *g, "--disable-image-cleaner", *query)
+    step("Turn it on again: the 72 hours come back", "aks", "update", *g, "--enable-image-cleaner", *query)
+    step("Show the cluster's setting", "aks", "show", *g, *query)
+    step(
+        "A bad interval is refused before anything is sent",
+        "aks",
+        "update",
+        *g,
+        "--image-cleaner-interval-hours",
+        "0",
+        check=False,
+    )
+    final = stored()
+    print(f"\nsandbox: {DEMO_CLUSTER} stores imageCleaner = {json.dumps(final)}")
+
+
+def _describe(request):
+    """A request in a few words: 'PUT demo-cleaner', 'poll operation'."""
+    if "/operations/" in request["path"]:
+        return "poll operation"
+    return f"{request['method']} {request['path'].rsplit('/', 1)[-1]}"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="python -m armemulator.sandbox", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("action", choices=("up", "env", "down"), nargs="?", default="up")
+    parser.add_argument("--dir", default=os.path.join(REPO, ".sandbox"), help="where the sandbox keeps its files")
+    parser.add_argument("--wheel", help="the extension's wheel (default: the newest in dist/)")
+    parser.add_argument("--no-demo", action="store_true", help="set up only; do not run the demo")
+    args = parser.parse_args(argv)
+    sandbox = Sandbox(args.dir)
+
+    if args.action == "down":
+        sandbox.stop()
+        return
+    if args.action == "env":
+        info = sandbox.running()
+        if not info:
+            sys.exit("sandbox: not running; start it with scripts/sandbox.sh")
+        sys.stdout.write(sandbox.exports(info))
+        return
+
+    wheels = sorted(glob.glob(os.path.join(REPO, "dist", "imagecleaner-*.whl")), key=os.path.getmtime)
+    wheel = args.wheel or (wheels[-1] if wheels else None)
+    if not wheel:
+        sys.exit("sandbox: no wheel in dist/; run scripts/setup.sh first")
+    info = sandbox.start()
+    env = sandbox.prepare_profile(info, wheel)
+    if not args.no_demo:
+        run_demo(sandbox, info, env)
+    print(f"""
+The sandbox is running. To use it from your shell:
+    source {os.path.relpath(sandbox.dir, os.getcwd())}/env.sh
+    az aks list -o table
+    az aks update -g {DEMO_GROUP} -n web-prod --enable-image-cleaner
+This az profile lives in {sandbox.dir}; your own ~/.azure is not touched.
+Stop it with: scripts/sandbox.sh down   (clusters are kept for next time)""")
+
+
+if __name__ == "__main__":
+    main()
