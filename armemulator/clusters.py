@@ -72,7 +72,7 @@ def image_cleaner_enabled(body):
 def stored_document(subscription, resource_group, name, body, *, existing, provisioning_state):
     """The document the service keeps after a PUT of `body` (existing: the stored one, or None)."""
     doc = copy.deepcopy(body)
-    doc.pop("etag", None)
+    doc.pop("eTag", None)
     properties = doc.setdefault("properties", {})
     if existing is not None:
         old_properties = existing.get("properties", {})

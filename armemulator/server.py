@@ -286,7 +286,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _get_cluster(self, sub, rg, name, **_):
         doc = self.store.get_cluster(sub, rg, name)
-        self._send(200, doc, {"ETag": doc["etag"]})
+        self._send(200, doc, {"ETag": doc["eTag"]})
         self._after(sub, rg, name)
 
     def _put_cluster(self, *, sub, rg, name, query, body, fault, **_):
@@ -309,7 +309,7 @@ class Handler(BaseHTTPRequestHandler):
         self._send(
             201 if created else 200,
             doc,
-            self._operation_headers(sub, doc["location"], operation_id, query) | {"ETag": doc["etag"]},
+            self._operation_headers(sub, doc["location"], operation_id, query) | {"ETag": doc["eTag"]},
         )
 
     def _delete_cluster(self, sub, rg, name, query, **_):

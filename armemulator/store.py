@@ -368,7 +368,7 @@ class Store:
     @staticmethod
     def _view(entry):
         doc = copy.deepcopy(entry["doc"])
-        doc["etag"] = entry["etag"]
+        doc["eTag"] = entry["etag"]
         return doc
 
     def _save(self):

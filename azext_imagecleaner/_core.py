@@ -14,7 +14,6 @@ _ACS = "azure.cli.command_modules.acs"
 # module -> names it must have; "Class.method" names a method of a class.
 CORE_NEEDS = {
     f"{_ACS}._params": ("load_arguments",),
-    f"{_ACS}._client_factory": ("cf_managed_clusters",),
     f"{_ACS}._consts": ("DecoratorEarlyExitException",),
     f"{_ACS}.custom": ("aks_create", "aks_update"),
     f"{_ACS}.managed_cluster_decorator": (
@@ -27,6 +26,11 @@ CORE_NEEDS = {
         "AKSManagedClusterUpdateDecorator.update_image_cleaner",
         "AKSManagedClusterUpdateDecorator.fetch_mc",
         "AKSManagedClusterUpdateDecorator.update_mc",
+        "AKSManagedClusterContext.get_if_match",
+        "AKSManagedClusterContext.get_if_none_match",
+        "AKSManagedClusterParamDict",
+        "DecoratorMode.CREATE",
+        "DecoratorMode.UPDATE",
     ),
 }
 
@@ -75,17 +79,18 @@ def core():
 
             raise CLIInternalError(incompatibility_message(missing, core_version))
         params = importlib.import_module(f"{_ACS}._params")
-        factory = importlib.import_module(f"{_ACS}._client_factory")
         consts = importlib.import_module(f"{_ACS}._consts")
         custom = importlib.import_module(f"{_ACS}.custom")
         decorators = importlib.import_module(f"{_ACS}.managed_cluster_decorator")
         _loaded = SimpleNamespace(
             load_arguments=params.load_arguments,
-            cf_managed_clusters=factory.cf_managed_clusters,
             DecoratorEarlyExitException=consts.DecoratorEarlyExitException,
             aks_create=custom.aks_create,
             aks_update=custom.aks_update,
             CreateDecorator=decorators.AKSManagedClusterCreateDecorator,
             UpdateDecorator=decorators.AKSManagedClusterUpdateDecorator,
+            Context=decorators.AKSManagedClusterContext,
+            ParamDict=decorators.AKSManagedClusterParamDict,
+            DecoratorMode=decorators.DecoratorMode,
         )
     return _loaded

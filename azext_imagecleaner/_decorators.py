@@ -1,10 +1,17 @@
-"""Core's create/update decorators with the Image Cleaner step replaced by the extension's rules."""
+"""Core's create/update decorators with the Image Cleaner step replaced by the extension's rules.
+
+They also guard against lost updates: an update sends If-Match with the ETag
+of the document it read, a create sends If-None-Match: *, unless the user gave
+--if-match or --if-none-match, which core then sends as given.
+"""
 
 from knack.log import get_logger
 
-from azext_imagecleaner._rules import Flags, Profile, decide
+from azext_imagecleaner._rules import Flags, Profile, decide, limitation_warnings
 
 logger = get_logger(__name__)
+
+VIRTUAL_NODE_ADDON = "aciconnectorlinux"
 
 
 def flags_from_raw(raw_param) -> Flags:
@@ -24,13 +31,19 @@ def profile_of(mc):
     return Profile(enabled=bool(cleaner.enabled), interval_hours=cleaner.interval_hours)
 
 
+def _virtual_node_on(mc):
+    addons = mc.addon_profiles or {}
+    return any(key.lower() == VIRTUAL_NODE_ADDON and bool(addon.enabled) for key, addon in addons.items())
+
+
 def apply_image_cleaner(decorator, mc, creating):
     """Write the rules' decision into `mc`, touching nothing else in the document."""
     decision = decide(profile_of(mc), flags_from_raw(decorator.context.raw_param), creating=creating)
-    for warning in decision.warnings:
-        logger.warning(warning)
     if decision.profile is None:
         return mc
+    os_types = [pool.os_type for pool in mc.agent_pool_profiles or []]
+    for warning in decision.warnings + limitation_warnings(decision.profile, os_types, _virtual_node_on(mc)):
+        logger.warning(warning)
     models = decorator.models
     if mc.security_profile is None:
         mc.security_profile = models.ManagedClusterSecurityProfile()
@@ -43,15 +56,67 @@ def apply_image_cleaner(decorator, mc, creating):
     return mc
 
 
+_classes = {}
+
+
 def decorator_classes(core):
-    """Subclasses of core's decorators; built on demand because core's module is only imported then."""
+    """Subclasses of core's decorators; built on first use because core's module is only imported then."""
+    if "pair" not in _classes:
+        _classes["pair"] = _build_decorator_classes(core)
+    return _classes["pair"]
+
+
+def _build_decorator_classes(core):
+
+    class GuardedContext(core.Context):
+        """Core's context, answering core's put_mc with the ETag condition the extension wants."""
+
+        read_etag = None
+        creating = False
+
+        def _user_gave_a_condition(self):
+            return super().get_if_match() is not None or super().get_if_none_match() is not None
+
+        def get_if_match(self):
+            if self._user_gave_a_condition() or self.creating:
+                return super().get_if_match()
+            return self.read_etag
+
+        def get_if_none_match(self):
+            if self._user_gave_a_condition() or not self.creating:
+                return super().get_if_none_match()
+            return "*"
+
+    def guarded_context(decorator, mode):
+        context = GuardedContext(decorator.cmd, core.ParamDict(decorator.raw_parameters), decorator.models, mode)
+        context.creating = mode == core.DecoratorMode.CREATE
+        return context
 
     class ImageCleanerCreateDecorator(core.CreateDecorator):
+        def __init__(self, cmd, client, raw_parameters, resource_type):
+            self.raw_parameters = raw_parameters
+            super().__init__(cmd, client, raw_parameters, resource_type)
+
+        def init_context(self):
+            self.context = guarded_context(self, core.DecoratorMode.CREATE)
+
         def set_up_image_cleaner(self, mc):
             self._ensure_mc(mc)
             return apply_image_cleaner(self, mc, creating=True)
 
     class ImageCleanerUpdateDecorator(core.UpdateDecorator):
+        def __init__(self, cmd, client, raw_parameters, resource_type):
+            self.raw_parameters = raw_parameters
+            super().__init__(cmd, client, raw_parameters, resource_type)
+
+        def init_context(self):
+            self.context = guarded_context(self, core.DecoratorMode.UPDATE)
+
+        def fetch_mc(self):
+            mc = super().fetch_mc()
+            self.context.read_etag = mc.e_tag
+            return mc
+
         def update_image_cleaner(self, mc):
             self._ensure_mc(mc)
             return apply_image_cleaner(self, mc, creating=False)

@@ -139,3 +139,18 @@ def decide(current: Profile | None, flags: Flags, creating: bool = False) -> Dec
             f"Add {ENABLE_FLAG} to turn it on with this interval.",
         )
     return Decision(Profile(True, flags.interval_hours), warnings)
+
+
+def limitation_warnings(profile: Profile | None, os_types, virtual_node: bool) -> tuple[str, ...]:
+    """What Image Cleaner will not clean on this cluster, said when it is (left) on."""
+    if profile is None or not profile.enabled:
+        return ()
+    warnings = []
+    if any((os_type or "").lower() == "windows" for os_type in os_types):
+        warnings.append(
+            "This cluster has Windows node pools: Image Cleaner runs on Linux nodes only, "
+            "so images on Windows nodes are not cleaned."
+        )
+    if virtual_node:
+        warnings.append("The virtual-node add-on is on: Image Cleaner does not clean virtual nodes.")
+    return tuple(warnings)

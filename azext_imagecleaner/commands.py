@@ -3,11 +3,11 @@
 HELP_FLAGS = ("-h", "--help")
 
 
-def cf_managed_clusters(cli_ctx, *args, **kwargs):
-    # Resolved at call time so that loading the table never touches core internals.
-    from azext_imagecleaner._core import core
+def cf_managed_clusters(cli_ctx, *_):
+    # Imported at call time so that loading the table stays cheap.
+    from azext_imagecleaner._client import cf_managed_clusters as factory
 
-    return core().cf_managed_clusters(cli_ctx, *args, **kwargs)
+    return factory(cli_ctx)
 
 
 def load_command_table(self, args):

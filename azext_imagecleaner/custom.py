@@ -1,49 +1,123 @@
 """Handlers of `aks create` and `aks update`: core's pipeline with the extension's Image Cleaner step.
 
 The handlers take core's own signature, so az offers and forwards every core
-argument of the installed release without the extension listing them.
+argument of the installed release without the extension listing them. They
+wait for the long-running operation themselves so that every failure, from
+the first GET to the end of the operation, is mapped in `_errors`.
 """
 
 import inspect
 
 from knack.log import get_logger
 
+from azext_imagecleaner import _errors
 from azext_imagecleaner._core import core
 from azext_imagecleaner._decorators import decorator_classes
 
 logger = get_logger(__name__)
+
+# An update re-reads the cluster and re-applies the rules when someone else changed it in between.
+MAX_UPDATE_ATTEMPTS = 3
+
+
+def aks_create(cmd, client, **params):
+    acs = core()
+    resource_group_name, name = params["resource_group_name"], params["name"]
+    create_decorator, _ = decorator_classes(acs)
+    with _mapped_errors(resource_group_name, name):
+        _refuse_existing_cluster(client, resource_group_name, name)
+        decorator = create_decorator(cmd, client, dict(params, cmd=cmd, client=client), _resource_type())
+        try:
+            mc = decorator.construct_mc_profile_default()
+        except acs.DecoratorEarlyExitException:
+            return None
+        return _finish(cmd, decorator.create_mc(mc), params)
+
+
+def aks_update(cmd, client, **params):
+    from azure.core.exceptions import HttpResponseError
+
+    acs = core()
+    resource_group_name, name = params["resource_group_name"], params["name"]
+    _, update_decorator = decorator_classes(acs)
+    user_condition = params.get("if_match") is not None or params.get("if_none_match") is not None
+    with _mapped_errors(resource_group_name, name):
+        for attempt in range(1, MAX_UPDATE_ATTEMPTS + 1):
+            decorator = update_decorator(cmd, client, dict(params, cmd=cmd, client=client), _resource_type())
+            try:
+                mc = decorator.update_mc_profile_default()
+            except acs.DecoratorEarlyExitException:
+                return None
+            try:
+                return _finish(cmd, decorator.update_mc(mc), params)
+            except HttpResponseError as ex:
+                if ex.status_code != 412 or user_condition:
+                    raise
+                if attempt == MAX_UPDATE_ATTEMPTS:
+                    raise _errors.concurrent_change(resource_group_name, name, attempt) from ex
+                logger.warning(
+                    "The cluster changed since it was read (412 Precondition Failed); reading it again (try %d of %d).",
+                    attempt + 1,
+                    MAX_UPDATE_ATTEMPTS,
+                )
+    return None
+
+
+def _finish(cmd, result, params):
+    """Wait for the operation unless --no-wait, as az would after the handler."""
+    from azure.cli.core.commands import LongRunningOperation
+    from azure.core.exceptions import HttpResponseError
+    from azure.core.polling import LROPoller
+
+    if params.get("no_wait") or not isinstance(result, LROPoller):
+        return result
+    try:
+        return LongRunningOperation(cmd.cli_ctx, f"Starting {cmd.name}")(result)
+    except HttpResponseError as ex:
+        failed = _errors.operation_outcome(ex, params["resource_group_name"], params["name"])
+        if failed is None:
+            raise
+        raise failed from ex
+
+
+class _mapped_errors:
+    """Turn service and network failures into one clear az error; leave az's own errors alone."""
+
+    def __init__(self, resource_group_name, name):
+        self.resource_group_name, self.name = resource_group_name, name
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, ex, tb):
+        from azure.cli.core.azclierror import AzCLIError
+
+        if ex is None or (isinstance(ex, AzCLIError) and not _wraps_http_error(ex)):
+            return False
+        original = _wraps_http_error(ex) or ex
+        mapped = _errors.translate(original, self.resource_group_name, self.name)
+        if mapped is None:
+            return False
+        raise mapped from original
+
+
+def _wraps_http_error(ex):
+    """Core's create maps SDK errors itself (`raise`, no `from`); the SDK error it came from, to map it like the rest.
+
+    The extension's own errors are raised `from` their cause and are left as they are.
+    """
+    from azure.cli.core.azclierror import AzCLIError
+    from azure.core.exceptions import HttpResponseError
+
+    if isinstance(ex, AzCLIError) and ex.__cause__ is None and isinstance(ex.__context__, HttpResponseError):
+        return ex.__context__
+    return None
 
 
 def _resource_type():
     from azure.cli.core.profiles import ResourceType
 
     return ResourceType.MGMT_CONTAINERSERVICE
-
-
-def aks_create(cmd, client, **params):
-    acs = core()
-    resource_group_name, name = params["resource_group_name"], params["name"]
-    raw_parameters = dict(params, cmd=cmd, client=client)
-    _refuse_existing_cluster(client, resource_group_name, name)
-    create_decorator, _ = decorator_classes(acs)
-    decorator = create_decorator(cmd=cmd, client=client, raw_parameters=raw_parameters, resource_type=_resource_type())
-    try:
-        mc = decorator.construct_mc_profile_default()
-    except acs.DecoratorEarlyExitException:
-        return None
-    return decorator.create_mc(mc)
-
-
-def aks_update(cmd, client, **params):
-    acs = core()
-    raw_parameters = dict(params, cmd=cmd, client=client)
-    _, update_decorator = decorator_classes(acs)
-    decorator = update_decorator(cmd=cmd, client=client, raw_parameters=raw_parameters, resource_type=_resource_type())
-    try:
-        mc = decorator.update_mc_profile_default()
-    except acs.DecoratorEarlyExitException:
-        return None
-    return decorator.update_mc(mc)
 
 
 def _refuse_existing_cluster(client, resource_group_name, name):
@@ -55,7 +129,7 @@ def _refuse_existing_cluster(client, resource_group_name, name):
         client.get(resource_group_name, name)
     except ResourceNotFoundError:
         return
-    except Exception as ex:  # noqa: BLE001 - core ignores any failure here and lets the PUT report it
+    except Exception as ex:  # noqa: BLE001 - like core: any other failure here is left to the PUT to report
         logger.debug("failed to get cluster, error: %s", ex)
         return
     raise ClientRequestError(

@@ -123,7 +123,7 @@ def test_only_image_cleaner_changes_in_the_document(az, emulator, make_cluster):
 
 # Marked readOnly in the managedClusters API: the SDK never sends them back.
 READ_ONLY = {
-    "etag",
+    "eTag",
     "id",
     "name",
     "type",

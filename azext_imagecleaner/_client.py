@@ -1,0 +1,49 @@
+"""The managedClusters client of the extension's commands: core's, with a bounded retry policy.
+
+azure-core already retries 429 and 5xx and honours Retry-After, but counts
+only tries: a Retry-After of an hour makes az sleep for an hour. Here the
+retries also stop once the next wait would pass a time budget, so a CI job
+gets a clear error instead of hanging.
+"""
+
+import time
+
+DEFAULT_RETRY_SECONDS = 60
+RETRY_TOTAL = 10
+
+
+def retry_policy(budget_seconds):
+    from azure.core.pipeline.policies import RetryPolicy
+
+    class BoundedRetryPolicy(RetryPolicy):
+        def configure_retries(self, options):
+            settings = super().configure_retries(options)
+            settings["deadline"] = time.monotonic() + budget_seconds
+            return settings
+
+        def is_retry(self, settings, response):
+            if not super().is_retry(settings, response):
+                return False
+            wait = self.get_retry_after(response)
+            if wait is None:
+                wait = self.get_backoff_time(settings)
+            return time.monotonic() + wait <= settings["deadline"]
+
+    return BoundedRetryPolicy(retry_total=RETRY_TOTAL)
+
+
+def retry_budget_seconds(cli_ctx):
+    """`az config set imagecleaner.retry_seconds=N`, or AZURE_IMAGECLEANER_RETRY_SECONDS."""
+    return cli_ctx.config.getint("imagecleaner", "retry_seconds", fallback=DEFAULT_RETRY_SECONDS)
+
+
+def cf_managed_clusters(cli_ctx, *_):
+    from azure.cli.core.commands.client_factory import get_mgmt_service_client
+    from azure.cli.core.profiles import ResourceType
+
+    client = get_mgmt_service_client(
+        cli_ctx,
+        ResourceType.MGMT_CONTAINERSERVICE,
+        retry_policy=retry_policy(retry_budget_seconds(cli_ctx)),
+    )
+    return client.managed_clusters
