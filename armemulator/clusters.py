@@ -166,6 +166,9 @@ def sample_cluster(location="eastus", image_cleaner=None, windows_pool=False, vi
         enabled, hours = image_cleaner
         properties["securityProfile"]["imageCleaner"] = {"enabled": enabled, "intervalHours": hours}
     if virtual_node:
+        # Virtual nodes need the cluster in a custom VNet, with a subnet of their own.
+        vnet = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/net/providers/Microsoft.Network"
+        pools[0]["vnetSubnetID"] = f"{vnet}/virtualNetworks/aks-vnet/subnets/nodes"
         properties["addonProfiles"]["aciConnectorLinux"] = {"enabled": True, "config": {"SubnetName": "virtual-node"}}
     return {
         "location": location,

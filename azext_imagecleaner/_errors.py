@@ -94,35 +94,39 @@ def concurrent_change(resource_group, name, attempts):
     )
 
 
+def _chain(ex):
+    """`ex` and every exception behind it: causes, contexts, and what urllib3 and azure-core keep inside."""
+    seen, pending, chain = set(), [ex], []
+    while pending:
+        current = pending.pop()
+        if not isinstance(current, BaseException) or id(current) in seen:
+            continue
+        seen.add(id(current))
+        chain.append(current)
+        pending += [current.__cause__, current.__context__, *current.args]
+        pending += [getattr(current, "reason", None), getattr(current, "inner_exception", None)]
+    return chain
+
+
 def network_reason(ex):
     """A few words on why no answer came, read from the exception chain; None when it is not a network error."""
     import ssl
 
-    seen, pending, names = set(), [ex], []
-    while pending:
-        current = pending.pop()
-        if current is None or id(current) in seen:
-            continue
-        seen.add(id(current))
-        names.append(type(current).__name__)
-        if isinstance(current, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(current):
-            return "the server's TLS certificate is not trusted (certificate verify failed)"
-        if isinstance(current, ConnectionRefusedError):
-            return "the connection was refused"
-        pending.extend(
-            [current.__cause__, current.__context__, *[a for a in current.args if isinstance(a, BaseException)]]
-        )
-        reason = getattr(current, "reason", None)
-        if isinstance(reason, BaseException):
-            pending.append(reason)
-    text = " ".join(names)
-    if "RemoteDisconnected" in text or "ConnectionResetError" in text or "ServiceResponseError" in text:
-        return "the connection was closed without an answer"
-    if "Timeout" in text:
-        return "no answer came in time"
-    if any(n in text for n in ("ServiceRequestError", "ConnectionError", "NewConnectionError", "MaxRetryError")):
-        return "the connection failed"
-    return None
+    chain = _chain(ex)
+    texts = " ".join(f"{type(e).__name__} {e}" for e in chain)
+    if any(isinstance(e, ssl.SSLCertVerificationError) for e in chain) or "CERTIFICATE_VERIFY_FAILED" in texts:
+        reason = "the server's TLS certificate is not trusted (certificate verify failed)"
+    elif any(isinstance(e, ConnectionRefusedError) for e in chain) or "Connection refused" in texts:
+        reason = "the connection was refused"
+    elif any(n in texts for n in ("RemoteDisconnected", "ConnectionResetError", "ServiceResponseError")):
+        reason = "the connection was closed without an answer"
+    elif "Timeout" in texts:
+        reason = "no answer came in time"
+    elif any(n in texts for n in ("ServiceRequestError", "ConnectionError", "NewConnectionError", "MaxRetryError")):
+        reason = "the connection failed"
+    else:
+        reason = None
+    return reason
 
 
 def translate(ex, resource_group, name):

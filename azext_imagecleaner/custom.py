@@ -41,11 +41,17 @@ def aks_update(cmd, client, **params):
     resource_group_name, name = params["resource_group_name"], params["name"]
     _, update_decorator = decorator_classes(acs)
     user_condition = params.get("if_match") is not None or params.get("if_none_match") is not None
+    only_image_cleaner = not other_flags_given(params, _CORE_UPDATE_DEFAULTS)
     with _mapped_errors(resource_group_name, name):
         for attempt in range(1, MAX_UPDATE_ATTEMPTS + 1):
             decorator = update_decorator(cmd, client, dict(params, cmd=cmd, client=client), _resource_type())
             try:
-                mc = decorator.update_mc_profile_default()
+                if only_image_cleaner:
+                    # Send back the document as read with only imageCleaner changed: core's full pipeline
+                    # rewrites profiles it was not asked about (it blanks storageProfile drivers, for one).
+                    mc = decorator.update_image_cleaner(decorator.fetch_mc())
+                else:
+                    mc = decorator.update_mc_profile_default()
             except acs.DecoratorEarlyExitException:
                 return None
             try:
@@ -61,6 +67,28 @@ def aks_update(cmd, client, **params):
                     MAX_UPDATE_ATTEMPTS,
                 )
     return None
+
+
+# Arguments that shape how the update is sent, not what it changes.
+_NOT_CHANGES = frozenset(
+    {
+        "resource_group_name",
+        "name",
+        "no_wait",
+        "yes",
+        "if_match",
+        "if_none_match",
+        "aks_custom_headers",
+        "enable_image_cleaner",
+        "disable_image_cleaner",
+        "image_cleaner_interval_hours",
+    }
+)
+
+
+def other_flags_given(params, defaults):
+    """Names of the arguments, other than Image Cleaner's, whose value is not core's default."""
+    return sorted(k for k, v in params.items() if k not in _NOT_CHANGES and k in defaults and v != defaults[k])
 
 
 def _finish(cmd, result, params):
@@ -140,3 +168,6 @@ def _refuse_existing_cluster(client, resource_group_name, name):
 
 aks_create.__signature__ = inspect.signature(core().aks_create)
 aks_update.__signature__ = inspect.signature(core().aks_update)
+_CORE_UPDATE_DEFAULTS = {
+    name: p.default for name, p in aks_update.__signature__.parameters.items() if p.default is not p.empty
+}
