@@ -1,4 +1,5 @@
 """On a core whose acs internals do not fit, az says so in one line instead of a traceback."""
+
 import pytest
 
 import azext_imagecleaner._core as core_module
