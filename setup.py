@@ -31,6 +31,6 @@ setup(
     url="https://github.com/imagecleaner/imagecleaner",
     classifiers=CLASSIFIERS,
     packages=find_packages(include=["azext_imagecleaner", "azext_imagecleaner.*"]),
-    install_requires=[],
+    install_requires=["kubernetes>=29.0.0,<34"],  # 34 caps urllib3 below what az ships; 35 adds aiohttp
     package_data={"azext_imagecleaner": ["azext_metadata.json"]},
 )

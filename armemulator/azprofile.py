@@ -10,14 +10,32 @@ import subprocess
 CLOUD = "LocalCloud"
 
 
+def trust_bundle(base_env, ca_path, folder):
+    """The emulator's CA added to the CAs already trusted, so az trusts the emulator and pip (run by
+    `az extension add` for dependencies) still trusts the package index."""
+    trusted = base_env.get("REQUESTS_CA_BUNDLE") or base_env.get("SSL_CERT_FILE")
+    if not trusted or not os.path.isfile(trusted):
+        import certifi
+
+        trusted = certifi.where()
+    bundle = os.path.join(folder, "ca-bundle.pem")
+    with open(bundle, "w", encoding="utf-8") as out:
+        for path in (ca_path, trusted):
+            with open(path, encoding="utf-8") as f:
+                out.write(f.read().rstrip("\n") + "\n")
+    return bundle
+
+
 def az_environment(base_env, url, ca_path, config_dir, extension_dir):
     """The variables every az call against the emulator needs."""
+    os.makedirs(config_dir, exist_ok=True)
+    os.makedirs(extension_dir, exist_ok=True)
     env = dict(base_env)
     env.update(
         {
             "AZURE_CONFIG_DIR": config_dir,
             "AZURE_EXTENSION_DIR": extension_dir,
-            "REQUESTS_CA_BUNDLE": ca_path,
+            "REQUESTS_CA_BUNDLE": trust_bundle(base_env, ca_path, config_dir),
             "AZURE_CORE_COLLECT_TELEMETRY": "false",
             "AZURE_CORE_INSTANCE_DISCOVERY": "false",
             "AZURE_CORE_NO_COLOR": "true",
@@ -28,11 +46,9 @@ def az_environment(base_env, url, ca_path, config_dir, extension_dir):
             "IDENTITY_HEADER": "armemulator",
         }
     )
-    # A proxy or another CA bundle from the caller's shell would point az elsewhere.
-    for name in ("CURL_CA_BUNDLE", "HTTPS_PROXY", "https_proxy", "AZURE_DEFAULTS_GROUP", "AZURE_DEFAULTS_LOCATION"):
+    # Defaults from the caller's own az setup would change what the commands mean.
+    for name in ("AZURE_DEFAULTS_GROUP", "AZURE_DEFAULTS_LOCATION"):
         env.pop(name, None)
-    os.makedirs(config_dir, exist_ok=True)
-    os.makedirs(extension_dir, exist_ok=True)
     return env
 
 

@@ -57,3 +57,12 @@ class Emulator:
         return self._call(
             "POST", f"clusters/{subscription}/{resource_group}/{name}/operation", {"seconds": seconds, "kind": kind}
         )
+
+    def scheduled_run(self, subscription, resource_group, name):
+        self._call("POST", f"clusters/{subscription}/{resource_group}/{name}/scheduled-run")
+
+    def kube(self, subscription, resource_group, name):
+        return self._call("GET", f"clusters/{subscription}/{resource_group}/{name}/kube")
+
+    def put_configmap(self, subscription, resource_group, name, configmap):
+        return self._call("POST", f"clusters/{subscription}/{resource_group}/{name}/configmaps", configmap)

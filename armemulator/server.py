@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from armemulator import clusters
 from armemulator.errors import ArmError
+from armemulator.kube import KubeError
 
 _SUB = r"/subscriptions/(?P<sub>[^/]+)"
 _RG = _SUB + r"/resourcegroups/(?P<rg>[^/]+)"
@@ -177,6 +178,9 @@ class Handler(BaseHTTPRequestHandler):
     def _serve(self, method, path, query, body):
         if path == "/msi/token":
             self._token(query)
+            return
+        if path.startswith("/k8s/"):
+            self._kube(method, path, query, body)
             return
         if not (self.headers.get("Authorization") or "").startswith("Bearer "):
             raise ArmError(401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.")
@@ -358,6 +362,71 @@ class Handler(BaseHTTPRequestHandler):
         if patch:
             self.store.patch_cluster(sub, rg, name, patch.get("patch", {}))
 
+    # --- the clusters' Kubernetes API -----------------------------------------------------------
+
+    def _kube(self, method, path, query, body):
+        parts = path.split("/")[2:]
+        sub, rg, name, rest = parts[0], parts[1], parts[2], "/" + "/".join(parts[3:])
+        if (self.headers.get("Authorization") or "") not in ("Bearer clusterUser-token", "Bearer clusterAdmin-token"):
+            self._send(401, KubeError(401, "Unauthorized", "Unauthorized").body())
+            return
+        fault = self.store.take_fault(method, path)
+        if fault and self._apply_fault(fault):
+            return
+        try:
+            with self.store.lock:
+                kube = self.store.kube_cluster(sub, rg, name)
+                answer = self._kube_route(kube, method, rest, query, body or {})
+        except KubeError as err:
+            self._send(err.code, err.body())
+            return
+        if isinstance(answer, str):
+            self._send_text(200, answer)
+        else:
+            self._send(201 if method == "POST" else 200, answer)
+
+    @staticmethod
+    def _kube_route(kube, method, rest, query, body):
+        selector = query.get("labelSelector")
+        routes = [
+            ("GET", r"/api/v1/namespaces/(?P<ns>[^/]+)/configmaps", lambda ns: kube.list_configmaps(ns, selector)),
+            ("POST", r"/api/v1/namespaces/(?P<ns>[^/]+)/configmaps", lambda ns: kube.create_configmap(ns, body)),
+            ("GET", r"/api/v1/namespaces/(?P<ns>[^/]+)/configmaps/(?P<n>[^/]+)", kube.get_configmap),
+            (
+                "PUT",
+                r"/api/v1/namespaces/(?P<ns>[^/]+)/configmaps/(?P<n>[^/]+)",
+                lambda ns, n: kube.replace_configmap(ns, n, body),
+            ),
+            ("DELETE", r"/api/v1/namespaces/(?P<ns>[^/]+)/configmaps/(?P<n>[^/]+)", kube.delete_configmap),
+            ("GET", r"/api/v1/namespaces/(?P<ns>[^/]+)/pods", lambda ns: kube.list_pods(ns, selector)),
+            ("GET", r"/api/v1/namespaces/(?P<ns>[^/]+)/pods/(?P<n>[^/]+)", kube.get_pod),
+            (
+                "GET",
+                r"/api/v1/namespaces/(?P<ns>[^/]+)/pods/(?P<n>[^/]+)/log",
+                lambda ns, n: kube.pod_log(ns, n, query.get("container")),
+            ),
+            ("GET", r"/api/v1/nodes", kube.list_nodes),
+            ("GET", r"/apis/eraser\.sh/v1/imagelists", kube.list_imagelists),
+            ("POST", r"/apis/eraser\.sh/v1/imagelists", lambda: kube.create_imagelist(body)),
+            ("GET", r"/apis/eraser\.sh/v1/imagelists/(?P<n>[^/]+)", kube.get_imagelist),
+            ("PUT", r"/apis/eraser\.sh/v1/imagelists/(?P<n>[^/]+)", lambda n: kube.replace_imagelist(n, body)),
+            ("DELETE", r"/apis/eraser\.sh/v1/imagelists/(?P<n>[^/]+)", kube.delete_imagelist),
+        ]
+        for route_method, pattern, handler in routes:
+            match = re.fullmatch(pattern, rest)
+            if match and route_method == method:
+                return handler(*match.groups())
+        raise KubeError(404, "NotFound", "the server could not find the requested resource")
+
+    def _send_text(self, status, text):
+        payload = text.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+        self._status = status
+
     # --- control API for tests and the sandbox ---------------------------------------------------
 
     def _control(self, method, path, body):
@@ -377,6 +446,19 @@ class Handler(BaseHTTPRequestHandler):
                 self._send(200 if answer is not None else 204, answer)
             elif parts[:1] == ["clusters"] and len(parts) == 4:
                 self._control_cluster(method, *parts[1:], body)
+            elif parts[:1] == ["clusters"] and len(parts) == 5 and parts[4] == "kube":
+                with self.store.lock:
+                    self._send(200, self.store.kube_cluster(*parts[1:4]).snapshot())
+            elif parts[:1] == ["clusters"] and len(parts) == 5 and parts[4] == "configmaps":
+                with self.store.lock:
+                    kube = self.store.kube_cluster(*parts[1:4])
+                    self._send(
+                        201, kube.create_configmap(body.get("metadata", {}).get("namespace", "kube-system"), body)
+                    )
+            elif parts[:1] == ["clusters"] and len(parts) == 5 and parts[4] == "scheduled-run":
+                with self.store.lock:
+                    self.store.kube_cluster(*parts[1:4]).start_scheduled_run()
+                self._send(204)
             elif parts[:1] == ["clusters"] and len(parts) == 5 and parts[4] == "operation":
                 seconds, kind = float(body.get("seconds", 5)), body.get("kind", "Updating")
                 self._send(201, {"operation": self.store.start_foreign_operation(*parts[1:4], seconds, kind)})
@@ -384,6 +466,8 @@ class Handler(BaseHTTPRequestHandler):
                 self._send(404, {"error": {"code": "NotFound", "message": f"no control route {method} {path}"}})
         except ArmError as err:
             self._send(err.status, err.body())
+        except KubeError as err:
+            self._send(err.code, err.body())
 
     def _configure(self, settings):
         store = self.store
@@ -394,6 +478,10 @@ class Handler(BaseHTTPRequestHandler):
                 store.feature_registered = bool(settings["feature_registered"])
             if "page_size" in settings:
                 self.server.page_size = int(settings["page_size"])
+            if "kube_run_seconds" in settings:
+                store.kube_run_seconds = float(settings["kube_run_seconds"])
+            if "kube_pod_ttl_seconds" in settings:
+                store.kube_pod_ttl_seconds = float(settings["kube_pod_ttl_seconds"])
 
     def _control_cluster(self, method, sub, rg, name, body):
         store = self.store

@@ -15,6 +15,7 @@ import uuid
 
 from armemulator import clusters
 from armemulator.errors import ArmError, not_found
+from armemulator.kube import KubeCluster, KubeError, nodes_for
 
 DEFAULT_SUBSCRIPTION = "00000000-0000-0000-0000-000000000001"
 DEFAULT_TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
@@ -59,6 +60,9 @@ class Store:
         self.throttle = {}  # "read"/"write" -> {"rate", "burst"}
         self._buckets = {}
         self.feature_registered = True
+        self.kube = {}  # cluster key -> KubeCluster
+        self.kube_run_seconds = 2.0
+        self.kube_pod_ttl_seconds = 600.0
         if state_file and os.path.exists(state_file):
             self._load(state_file)
         if not self.subscriptions:
@@ -234,6 +238,24 @@ class Store:
                 raise not_found(clusters.TYPE, name, resource_group)
             self.clusters[key]["doc"]["properties"]["provisioningState"] = kind
             return self._start_operation(key, kind, None, seconds=seconds)
+
+    # --- the clusters' Kubernetes side -----------------------------------------------------------
+
+    def kube_cluster(self, subscription, resource_group, name):
+        """The cluster's Kubernetes API state, with Eraser installed once Image Cleaner is on in ARM."""
+        self._settle()
+        key = _key(subscription, resource_group, name)
+        entry = self.clusters.get(key)
+        if entry is None:
+            raise KubeError(503, "ServiceUnavailable", f"the cluster {name} does not exist")
+        kube = self.kube.get(key)
+        if kube is None:
+            kube = self.kube[key] = KubeCluster(nodes_for(entry["doc"]), self.clock)
+        kube.run_seconds, kube.pod_ttl_seconds = self.kube_run_seconds, self.kube_pod_ttl_seconds
+        if clusters.image_cleaner_enabled(entry["doc"]):
+            kube.install_eraser()
+        kube.settle()
+        return kube
 
     # --- long-running operations -----------------------------------------------------------------
 

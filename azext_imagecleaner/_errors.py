@@ -13,6 +13,8 @@ from azure.cli.core.azclierror import (
     AzureResponseError,
     BadRequestError,
     ClientRequestError,
+    ForbiddenError,
+    InvalidArgumentValueError,
     ResourceNotFoundError,
 )
 
@@ -158,3 +160,44 @@ def _is_network(ex):
 def _code_from_text(text):
     match = re.match(r"\((?P<code>\w+)\)", text or "")
     return match.group("code") if match else None
+
+
+def kube_error_for(status, reason, message, resource_group, name):
+    """The az error for a failed call to the cluster's Kubernetes API."""
+    cluster = cluster_text(resource_group, name)
+    service = f"{status} {reason}: {message}" if message else f"{status} {reason}"
+    if status in (401, 403):
+        return ForbiddenError(
+            f"The Kubernetes API of the {cluster} refused the request ({service}).",
+            "Use --admin for the cluster's admin credentials, check your Kubernetes role bindings, "
+            "or give another identity with --kubeconfig/--context.",
+        )
+    if status == 409:
+        return ClientRequestError(
+            f"The Kubernetes API of the {cluster} reported a conflict ({service}).",
+            "Someone changed the same object: run the command again.",
+        )
+    return AzureResponseError(f"The Kubernetes API of the {cluster} answered {service}.")
+
+
+def translate_kube(ex, resource_group, name):
+    """The az error for an exception from the kubernetes client, or None to let az report it."""
+    import json
+
+    status = getattr(ex, "status", None)
+    if isinstance(status, int) and hasattr(ex, "body"):
+        try:
+            body = json.loads(ex.body or "{}")
+        except (TypeError, ValueError):
+            body = {}
+        return kube_error_for(status, getattr(ex, "reason", ""), body.get("message"), resource_group, name)
+    if type(ex).__name__ == "ConfigException":
+        return InvalidArgumentValueError(f"The kubeconfig cannot be used: {ex}", "Check --kubeconfig and --context.")
+    reason = network_reason(ex)
+    if reason:
+        return AzureConnectionError(
+            f"Could not reach the Kubernetes API of the {cluster_text(resource_group, name)}: {reason}.",
+            "Check that the API server is reachable from here (private clusters need a network path), "
+            "then run the command again.",
+        )
+    return None

@@ -70,3 +70,85 @@ def merge_help(command, help_entries=helps):
 
 def _names_an_image_cleaner_option(name):
     return any(option in name.split() for option in IMAGE_CLEANER_OPTIONS)
+
+
+helps["aks image-cleaner"] = """
+type: group
+short-summary: Run Image Cleaner by hand, manage its exclusion lists, and read its logs and status.
+long-summary: >-
+    These commands reach the cluster's Kubernetes API with credentials fetched from Azure (kept in memory,
+    never written to ~/.kube/config), or with --kubeconfig/--context. Image Cleaner must be enabled on the
+    cluster (az aks update --enable-image-cleaner).
+"""
+
+helps["aks image-cleaner run"] = """
+type: command
+short-summary: Start a manual Image Cleaner run that removes the given unused images from every Linux node.
+long-summary: >-
+    Writes the ImageList named 'imagelist', the only one Eraser acts on. Eraser reacts only to a new list, so an
+    existing one is deleted and created again: running the same images twice really runs twice. Running images
+    and excluded images are never removed.
+examples:
+  - name: Remove two images from every node where no container uses them.
+    text: az aks image-cleaner run -g MyResourceGroup -n MyManagedCluster --images docker.io/library/alpine:3.7.3 docker.io/library/redis:6.0.5
+  - name: Remove every unused image and wait for the node counts.
+    text: az aks image-cleaner run -g MyResourceGroup -n MyManagedCluster --all --wait
+  - name: Run with the admin credentials and give up waiting after five minutes.
+    text: az aks image-cleaner run -g MyResourceGroup -n MyManagedCluster --images myregistry.azurecr.io/app:1.0 --wait --timeout 300 --admin
+"""
+
+helps["aks image-cleaner exclusion"] = """
+type: group
+short-summary: Manage the images Image Cleaner never removes.
+long-summary: >-
+    Eraser reads ConfigMaps in kube-system labelled eraser.sh/exclude.list=true, from their first key ending in
+    .json. These commands manage one such list, 'imagecleaner-exclusions', and show every other list, including
+    AKS's read-only 'eraser-system-exclusion'.
+"""
+
+helps["aks image-cleaner exclusion list"] = """
+type: command
+short-summary: Show the system exclusion list and every user list, and warn about lists Eraser would ignore.
+examples:
+  - name: Show every exclusion list of the cluster.
+    text: az aks image-cleaner exclusion list -g MyResourceGroup -n MyManagedCluster -o table
+"""
+
+helps["aks image-cleaner exclusion add"] = """
+type: command
+short-summary: Add exclusion patterns to the extension's user list (created when missing).
+examples:
+  - name: Never remove any image of a registry path, nor any tag of one image.
+    text: az aks image-cleaner exclusion add -g MyResourceGroup -n MyManagedCluster --images 'docker.io/library/*' 'myregistry.azurecr.io/app:*'
+  - name: Never remove one exact image.
+    text: az aks image-cleaner exclusion add -g MyResourceGroup -n MyManagedCluster --images docker.io/library/alpine:3.7.3
+"""
+
+helps["aks image-cleaner exclusion remove"] = """
+type: command
+short-summary: Remove exclusion patterns from the extension's user list.
+examples:
+  - name: Let Image Cleaner remove an image again.
+    text: az aks image-cleaner exclusion remove -g MyResourceGroup -n MyManagedCluster --images docker.io/library/alpine:3.7.3
+"""
+
+helps["aks image-cleaner logs"] = """
+type: command
+short-summary: Collect the logs of Image Cleaner's worker pods before they are deleted.
+long-summary: >-
+    Worker pods are deleted about 10 minutes after a run, and their logs with them. With no worker pod, the
+    command says so and points to Container Insights, which keeps older logs.
+examples:
+  - name: Save every worker pod's logs to a folder.
+    text: az aks image-cleaner logs -g MyResourceGroup -n MyManagedCluster --output-dir ./eraser-logs
+  - name: Show the remover's log on one node.
+    text: az aks image-cleaner logs -g MyResourceGroup -n MyManagedCluster --node aks-nodepool1-0 --container remover
+"""
+
+helps["aks image-cleaner status"] = """
+type: command
+short-summary: Show Image Cleaner's setting, Eraser's version, the last manual run and the worker pods now running.
+examples:
+  - name: Show the status as a table.
+    text: az aks image-cleaner status -g MyResourceGroup -n MyManagedCluster -o table
+"""

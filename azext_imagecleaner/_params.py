@@ -23,11 +23,16 @@ INTERVAL_HELP = (
 )
 
 
-def load_arguments(self, _):
+def load_arguments(self, command):
+    cluster_side = command is not None and command.startswith("aks image-cleaner")
+    if command is None or cluster_side:
+        load_cluster_arguments(self)
+    if cluster_side:
+        return
     from azext_imagecleaner._core import core
     from azext_imagecleaner._validators import validate_image_cleaner_flags
 
-    core().load_arguments(self, _)
+    core().load_arguments(self, command)
 
     for scope in ("aks create", "aks update"):
         with self.argument_context(scope, arg_group=IMAGE_CLEANER_GROUP) as c:
@@ -36,3 +41,63 @@ def load_arguments(self, _):
             c.argument("image_cleaner_interval_hours", help=INTERVAL_HELP, validator=validate_image_cleaner_flags)
     with self.argument_context("aks update", arg_group=IMAGE_CLEANER_GROUP) as c:
         c.argument("disable_image_cleaner", action="store_true", help=DISABLE_HELP)
+
+
+def load_cluster_arguments(self):
+    """Arguments of the `aks image-cleaner` group."""
+    from azure.cli.core.commands.parameters import get_enum_type
+
+    from azext_imagecleaner._validators import validate_exclusion_patterns, validate_run_images
+    from azext_imagecleaner.cluster import CONTAINERS
+
+    with self.argument_context("aks image-cleaner") as c:
+        c.argument("name", options_list=["--name", "-n"], help="Name of the managed cluster.")
+        c.argument(
+            "admin",
+            action="store_true",
+            arg_group="Kubernetes access",
+            help="Use the cluster's admin credentials (listClusterAdminCredential) instead of the user's.",
+        )
+        c.argument(
+            "kubeconfig",
+            arg_group="Kubernetes access",
+            help="Use this kubeconfig file instead of fetching credentials from Azure.",
+        )
+        c.argument("context", arg_group="Kubernetes access", help="The kubeconfig context to use.")
+    with self.argument_context("aks image-cleaner run") as c:
+        c.argument(
+            "images",
+            nargs="+",
+            options_list=["--images"],
+            validator=validate_run_images,
+            help="Images to remove from every Linux node where they are unused, as full references "
+            "(docker.io/library/alpine:3.7.3). Space-separated.",
+        )
+        c.argument(
+            "run_all",
+            options_list=["--all"],
+            action="store_true",
+            help="Remove every unused image, vulnerable or not (ImageList '*').",
+        )
+        c.argument(
+            "wait",
+            action="store_true",
+            help="Wait for the run to finish and show how many nodes succeeded, failed or were skipped.",
+        )
+        c.argument(
+            "timeout", type=int, help="With --wait: seconds to wait before giving up (the run goes on). Default: 600."
+        )
+    for scope in ("aks image-cleaner exclusion add", "aks image-cleaner exclusion remove"):
+        with self.argument_context(scope) as c:
+            c.argument(
+                "images",
+                nargs="+",
+                options_list=["--images"],
+                validator=validate_exclusion_patterns,
+                help="Exclusion patterns: an exact reference (docker.io/library/alpine:3.7.3), a repository "
+                "prefix (docker.io/library/*) or every tag of an image (myregistry.azurecr.io/app:*).",
+            )
+    with self.argument_context("aks image-cleaner logs") as c:
+        c.argument("node", help="Only the worker pod on this node.")
+        c.argument("container", arg_type=get_enum_type(CONTAINERS), help="Only this container's log.")
+        c.argument("output_dir", help="Save each log to DIR/<pod>.<container>.log, with an index.json.")

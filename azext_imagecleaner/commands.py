@@ -1,4 +1,4 @@
-"""Command table: `aks create` and `aks update`, replacing core's."""
+"""Command table: `aks create` and `aks update` (replacing core's), and the `aks image-cleaner` group."""
 
 HELP_FLAGS = ("-h", "--help")
 
@@ -11,13 +11,33 @@ def cf_managed_clusters(cli_ctx, *_):
 
 
 def load_command_table(self, args):
+    from azure.cli.core.commands import CliCommandType
+
+    from azext_imagecleaner import _format
+
     with self.command_group("aks", client_factory=cf_managed_clusters) as g:
         g.custom_command("create", "aks_create", supports_no_wait=True)
         g.custom_command("update", "aks_update", supports_no_wait=True)
 
-    # args is None when az loads everything (docs, linters); otherwise only merge for a help request.
-    if args is None or any(a in HELP_FLAGS for a in args):
+    cluster_side = CliCommandType(operations_tmpl="azext_imagecleaner.cluster#{}")
+    with self.command_group(
+        "aks image-cleaner", custom_command_type=cluster_side, client_factory=cf_managed_clusters
+    ) as g:
+        g.custom_command("run", "run", table_transformer=_format.run_table)
+        g.custom_command("logs", "logs", table_transformer=_format.logs_table)
+        g.custom_show_command("status", "status", table_transformer=_format.status_table)
+    with self.command_group(
+        "aks image-cleaner exclusion", custom_command_type=cluster_side, client_factory=cf_managed_clusters
+    ) as g:
+        g.custom_command("list", "exclusion_list", table_transformer=_format.exclusion_table)
+        g.custom_command("add", "exclusion_add", table_transformer=_format.exclusion_table)
+        g.custom_command("remove", "exclusion_remove", table_transformer=_format.exclusion_table)
+
+    # args is None when az loads everything (docs, linters). Help texts load only when they can be shown:
+    # on -h/--help, or for the image-cleaner groups, whose help az shows when no subcommand is given.
+    if args is None or any(a in HELP_FLAGS for a in args) or "image-cleaner" in args:
         from azext_imagecleaner._help import merge_help
 
         for command in ("aks create", "aks update"):
-            merge_help(command)
+            if args is None or any(a in HELP_FLAGS for a in args):
+                merge_help(command)

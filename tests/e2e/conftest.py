@@ -106,7 +106,9 @@ def az(az_env):
 def fresh_emulator(emulator):
     """Reset the log, faults, throttling and settings before each test."""
     emulator.reset()
-    emulator.configure(operation_seconds=0, feature_registered=True, page_size=100)
+    emulator.configure(
+        operation_seconds=0, feature_registered=True, page_size=100, kube_run_seconds=0.5, kube_pod_ttl_seconds=600
+    )
 
 
 @pytest.fixture

@@ -1,0 +1,540 @@
+"""A Kubernetes API for each emulated cluster, with a simulated Eraser controller.
+
+It serves what `az aks image-cleaner` uses, with the real API's conventions:
+ConfigMaps, Pods and their logs, Nodes, and the cluster-scoped ImageList
+custom resource (eraser.sh/v1); `resourceVersion` on every object,
+`metadata.generation` bumped on a spec change, label selectors, and `Status`
+objects for errors. The controller reacts to a new generation of the
+ImageList named `imagelist` by starting a worker pod on every Linux node
+(only the `remover` container), writes logs in Eraser's shapes, fills the
+list's `status`, and deletes the pods a while after they finish.
+"""
+
+import copy
+import hashlib
+import json
+import time
+import uuid
+
+KUBE_SYSTEM = "kube-system"
+EXCLUDE_LABEL = "eraser.sh/exclude.list"
+IMAGELIST_NAME = "imagelist"
+ERASER_VERSION = "v1.4.0"
+WORKER_PREFIX = "eraser-aks-"
+
+# What every emulated Linux node holds: (reference, vulnerable, running).
+NODE_IMAGES = (
+    ("docker.io/library/alpine:3.7.3", True, False),
+    ("docker.io/library/nginx:1.19.0", True, True),
+    ("docker.io/library/busybox:1.31.0", False, False),
+    ("docker.io/library/redis:6.0.5", True, False),
+    ("myregistry.azurecr.io/payments/api:2.3.1", True, False),
+    ("myregistry.azurecr.io/payments/worker:2.3.1", False, True),
+    ("mcr.microsoft.com/oss/kubernetes/pause:3.6", False, True),
+    ("docker.io/library/locked:1.0", True, False),  # its removal fails: the runtime holds a lock on it
+)
+FAILING_IMAGE = "docker.io/library/locked:1.0"
+SYSTEM_EXCLUSIONS = ["mcr.microsoft.com/*"]
+
+
+class KubeError(Exception):
+    """A Kubernetes `Status` failure."""
+
+    def __init__(self, code, reason, message):
+        super().__init__(message)
+        self.code, self.reason, self.message = code, reason, message
+
+    def body(self):
+        return {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": self.message,
+            "reason": self.reason,
+            "code": self.code,
+        }
+
+
+def digest_of(reference):
+    return "sha256:" + hashlib.sha256(reference.encode()).hexdigest()
+
+
+def _now_iso(wall):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(wall))
+
+
+def matches(pattern, reference):
+    """Eraser's exclusion patterns: exact, `repo/*` (prefix), `name:*` (any tag)."""
+    if pattern == reference:
+        return True
+    if pattern.endswith("/*"):
+        return reference.startswith(pattern[:-1])
+    if pattern.endswith(":*"):
+        return reference.rsplit(":", 1)[0] == pattern[:-2]
+    return pattern == "*"
+
+
+def label_selector_matches(selector, labels):
+    """Equality- and existence-based selectors: `a=b`, `a==b`, `a!=b`, `a`, `!a`, comma-joined."""
+    for term in filter(None, (t.strip() for t in (selector or "").split(","))):
+        if "!=" in term:
+            key, value = term.split("!=", 1)
+            if labels.get(key.strip()) == value.strip():
+                return False
+        elif "=" in term:
+            key, value = term.replace("==", "=").split("=", 1)
+            if labels.get(key.strip()) != value.strip():
+                return False
+        elif term.startswith("!"):
+            if term[1:] in labels:
+                return False
+        elif term not in labels:
+            return False
+    return True
+
+
+class KubeCluster:
+    """The Kubernetes side of one emulated AKS cluster."""
+
+    def __init__(self, nodes, clock, wall=time.time, run_seconds=2.0, pod_ttl_seconds=600.0):
+        self.clock, self.wall = clock, wall
+        self.run_seconds, self.pod_ttl_seconds = run_seconds, pod_ttl_seconds
+        self.version = 0
+        self.configmaps = {}  # (namespace, name) -> object
+        self.pods = {}  # (namespace, name) -> {"object", "logs": {container: text}, "ends_at", "delete_at"}
+        self.imagelists = {}  # name -> object
+        self.nodes = {n["metadata"]["name"]: n for n in nodes}
+        self.node_images = {
+            name: {ref: {"vulnerable": vuln, "running": run} for ref, vuln, run in NODE_IMAGES}
+            for name, node in self.nodes.items()
+            if node["metadata"]["labels"]["kubernetes.io/os"] == "linux"
+        }
+        self.handled_generation = {}
+        self.runs = 0
+        self.eraser_installed = False
+
+    def snapshot(self):
+        """Everything stored, for tests: ConfigMaps, ImageLists, and Pods with their logs."""
+        return {
+            "configmaps": [copy.deepcopy(o) for _, o in sorted(self.configmaps.items())],
+            "imagelists": [copy.deepcopy(o) for _, o in sorted(self.imagelists.items())],
+            "pods": [dict(copy.deepcopy(p["object"]), logs=dict(p["logs"])) for _, p in sorted(self.pods.items())],
+            "runs": self.runs,
+        }
+
+    # --- object bookkeeping ----------------------------------------------------------------------
+
+    def _bump(self):
+        self.version += 1
+        return str(self.version)
+
+    def _new_meta(self, metadata, namespace=None):
+        meta = copy.deepcopy(metadata or {})
+        meta.setdefault("labels", {})
+        meta["uid"] = str(uuid.uuid4())
+        meta["creationTimestamp"] = _now_iso(self.wall())
+        meta["resourceVersion"] = self._bump()
+        if namespace is not None:
+            meta["namespace"] = namespace
+        return meta
+
+    def install_eraser(self):
+        """What AKS deploys when Image Cleaner is enabled."""
+        if self.eraser_installed:
+            return
+        self.eraser_installed = True
+        config = (
+            "apiVersion: eraser.sh/v1alpha3\nkind: EraserConfig\nmanager:\n  scheduling:\n"
+            "    repeatInterval: 168h\ncomponents:\n"
+            + "".join(
+                f"  {c}:\n    enabled: true\n    image:\n      repo: mcr.microsoft.com/oss/eraser/{r}\n"
+                f"      tag: {ERASER_VERSION}\n"
+                for c, r in (("collector", "collector"), ("scanner", "eraser-trivy-scanner"), ("remover", "remover"))
+            )
+        )
+        self.create_configmap(
+            KUBE_SYSTEM,
+            {"metadata": {"name": "eraser-manager-config"}, "data": {"controller_manager_config.yaml": config}},
+        )
+        self.create_configmap(
+            KUBE_SYSTEM,
+            {
+                "metadata": {"name": "eraser-system-exclusion", "labels": {EXCLUDE_LABEL: "true"}},
+                "data": {"excluded": json.dumps({"excluded": SYSTEM_EXCLUSIONS})},
+            },
+        )
+        self._add_pod(
+            "eraser-controller-manager-7d9f8b6c5-x2x4q",
+            "aks-nodepool1-0",
+            {"manager": ""},
+            {"app": "eraser-controller-manager", "control-plane": "controller-manager"},
+            ends_at=None,
+            phase="Running",
+        )
+
+    # --- ConfigMaps ------------------------------------------------------------------------------
+
+    def list_configmaps(self, namespace, selector):
+        items = [
+            copy.deepcopy(o)
+            for (ns, _), o in sorted(self.configmaps.items())
+            if ns == namespace and label_selector_matches(selector, o["metadata"]["labels"])
+        ]
+        return {
+            "kind": "ConfigMapList",
+            "apiVersion": "v1",
+            "metadata": {"resourceVersion": str(self.version)},
+            "items": items,
+        }
+
+    def get_configmap(self, namespace, name):
+        found = self.configmaps.get((namespace, name))
+        if not found:
+            raise KubeError(404, "NotFound", f'configmaps "{name}" not found')
+        return copy.deepcopy(found)
+
+    def create_configmap(self, namespace, body):
+        name = (body.get("metadata") or {}).get("name")
+        if not name:
+            raise KubeError(422, "Invalid", 'ConfigMap "" is invalid: metadata.name: Required value')
+        if (namespace, name) in self.configmaps:
+            raise KubeError(409, "AlreadyExists", f'configmaps "{name}" already exists')
+        obj = {
+            "kind": "ConfigMap",
+            "apiVersion": "v1",
+            "metadata": self._new_meta(body.get("metadata"), namespace),
+            "data": dict(body.get("data") or {}),
+        }
+        self.configmaps[(namespace, name)] = obj
+        return copy.deepcopy(obj)
+
+    def replace_configmap(self, namespace, name, body):
+        current = self.get_configmap(namespace, name)
+        given = (body.get("metadata") or {}).get("resourceVersion")
+        if given and given != current["metadata"]["resourceVersion"]:
+            raise KubeError(
+                409,
+                "Conflict",
+                f'Operation cannot be fulfilled on configmaps "{name}": the object '
+                "has been modified; please apply your changes to the latest version and try again",
+            )
+        meta = current["metadata"]
+        meta["labels"] = dict((body.get("metadata") or {}).get("labels") or {})
+        meta["resourceVersion"] = self._bump()
+        obj = {"kind": "ConfigMap", "apiVersion": "v1", "metadata": meta, "data": dict(body.get("data") or {})}
+        self.configmaps[(namespace, name)] = obj
+        return copy.deepcopy(obj)
+
+    def delete_configmap(self, namespace, name):
+        self.get_configmap(namespace, name)
+        del self.configmaps[(namespace, name)]
+        return {"kind": "Status", "apiVersion": "v1", "status": "Success", "details": {"name": name}}
+
+    # --- ImageList -------------------------------------------------------------------------------
+
+    def _require_crd(self):
+        if not self.eraser_installed:
+            raise KubeError(404, "NotFound", "the server could not find the requested resource")
+
+    def list_imagelists(self):
+        self._require_crd()
+        return {
+            "kind": "ImageListList",
+            "apiVersion": "eraser.sh/v1",
+            "metadata": {"resourceVersion": str(self.version)},
+            "items": [copy.deepcopy(o) for _, o in sorted(self.imagelists.items())],
+        }
+
+    def get_imagelist(self, name):
+        self._require_crd()
+        found = self.imagelists.get(name)
+        if not found:
+            raise KubeError(404, "NotFound", f'imagelists.eraser.sh "{name}" not found')
+        return copy.deepcopy(found)
+
+    def create_imagelist(self, body):
+        self._require_crd()
+        name = (body.get("metadata") or {}).get("name")
+        if name in self.imagelists:
+            raise KubeError(409, "AlreadyExists", f'imagelists.eraser.sh "{name}" already exists')
+        _check_imagelist_spec(body)
+        meta = self._new_meta(body.get("metadata"))
+        meta["generation"] = 1
+        obj = {"apiVersion": "eraser.sh/v1", "kind": "ImageList", "metadata": meta, "spec": copy.deepcopy(body["spec"])}
+        self.imagelists[name] = obj
+        return copy.deepcopy(obj)
+
+    def replace_imagelist(self, name, body):
+        current = self.get_imagelist(name)
+        given = (body.get("metadata") or {}).get("resourceVersion")
+        if given and given != current["metadata"]["resourceVersion"]:
+            raise KubeError(
+                409,
+                "Conflict",
+                f'Operation cannot be fulfilled on imagelists.eraser.sh "{name}": '
+                "the object has been modified; please apply your changes to the latest version "
+                "and try again",
+            )
+        _check_imagelist_spec(body)
+        if body["spec"] != current["spec"]:
+            current["metadata"]["generation"] += 1
+        current["spec"] = copy.deepcopy(body["spec"])
+        current["metadata"]["resourceVersion"] = self._bump()
+        self.imagelists[name] = current
+        return copy.deepcopy(current)
+
+    def delete_imagelist(self, name):
+        self.get_imagelist(name)
+        del self.imagelists[name]
+        self.handled_generation.pop(name, None)
+        return {"kind": "Status", "apiVersion": "v1", "status": "Success", "details": {"name": name}}
+
+    # --- Pods and nodes --------------------------------------------------------------------------
+
+    def list_pods(self, namespace, selector):
+        items = [
+            copy.deepcopy(p["object"])
+            for (ns, _), p in sorted(self.pods.items())
+            if ns == namespace and label_selector_matches(selector, p["object"]["metadata"]["labels"])
+        ]
+        return {
+            "kind": "PodList",
+            "apiVersion": "v1",
+            "metadata": {"resourceVersion": str(self.version)},
+            "items": items,
+        }
+
+    def get_pod(self, namespace, name):
+        found = self.pods.get((namespace, name))
+        if not found:
+            raise KubeError(404, "NotFound", f'pods "{name}" not found')
+        return copy.deepcopy(found["object"])
+
+    def pod_log(self, namespace, name, container):
+        found = self.pods.get((namespace, name))
+        if not found:
+            raise KubeError(404, "NotFound", f'pods "{name}" not found')
+        containers = list(found["logs"])
+        if container is None:
+            if len(containers) != 1:
+                raise KubeError(
+                    400,
+                    "BadRequest",
+                    f"a container name must be specified for pod {name}, choose one of: [{' '.join(containers)}]",
+                )
+            container = containers[0]
+        if container not in found["logs"]:
+            raise KubeError(400, "BadRequest", f"container {container} is not valid for pod {name}")
+        return found["logs"][container]
+
+    def list_nodes(self):
+        return {
+            "kind": "NodeList",
+            "apiVersion": "v1",
+            "metadata": {"resourceVersion": str(self.version)},
+            "items": [copy.deepcopy(n) for _, n in sorted(self.nodes.items())],
+        }
+
+    def _add_pod(self, name, node, logs, labels, *, ends_at, phase="Running"):
+        containers = [{"name": c, "image": f"mcr.microsoft.com/oss/eraser/{c}:{ERASER_VERSION}"} for c in logs]
+        obj = {
+            "kind": "Pod",
+            "apiVersion": "v1",
+            "metadata": self._new_meta({"name": name, "labels": labels}, KUBE_SYSTEM),
+            "spec": {"nodeName": node, "containers": containers, "restartPolicy": "Never"},
+            "status": {"phase": phase, "startTime": _now_iso(self.wall())},
+        }
+        self.pods[(KUBE_SYSTEM, name)] = {"object": obj, "logs": logs, "ends_at": ends_at, "delete_at": None}
+
+    # --- the simulated Eraser controller ---------------------------------------------------------
+
+    def settle(self):
+        """Let the controller act on everything whose time has come."""
+        if not self.eraser_installed:
+            return
+        now = self.clock()
+        for name, imagelist in list(self.imagelists.items()):
+            generation = imagelist["metadata"]["generation"]
+            if name == IMAGELIST_NAME and self.handled_generation.get(name) != generation:
+                self.handled_generation[name] = generation
+                self._start_run(imagelist["spec"]["images"], manual=True)
+        for key, pod in list(self.pods.items()):
+            if pod["ends_at"] is not None and pod["ends_at"] <= now and pod["delete_at"] is None:
+                pod["object"]["status"]["phase"] = "Failed" if pod.get("failed") else "Succeeded"
+                pod["object"]["metadata"]["resourceVersion"] = self._bump()
+                pod["delete_at"] = now + self.pod_ttl_seconds
+                self._finish_run_if_done(pod.get("run"))
+            if pod["delete_at"] is not None and pod["delete_at"] <= now:
+                del self.pods[key]
+
+    def start_scheduled_run(self):
+        """A run of the schedule: collector, trivy-scanner and remover on every Linux node."""
+        self._start_run(None, manual=False)
+
+    def _start_run(self, images, manual):
+        self.runs += 1
+        run = {"id": self.runs, "manual": manual, "pods": [], "failed_nodes": 0}
+        ends_at = self.clock() + self.run_seconds
+        exclusions = self._exclusions()
+        for node in sorted(self.node_images):
+            if manual:
+                logs, failed = self._manual_logs(node, images, exclusions)
+            else:
+                logs, failed = self._scheduled_logs(node, exclusions)
+            pod_name = f"{WORKER_PREFIX}{hashlib.sha1(f'{self.runs}{node}'.encode()).hexdigest()[:5]}"
+            self._add_pod(pod_name, node, logs, {"app": "eraser", "eraser.sh/run": str(self.runs)}, ends_at=ends_at)
+            self.pods[(KUBE_SYSTEM, pod_name)].update(run=run, failed=False)
+            run["pods"].append(pod_name)
+            run["failed_nodes"] += int(failed)
+        run["skipped"] = len(self.nodes) - len(self.node_images)
+        if not run["pods"]:
+            self._finish_run_if_done(run)
+
+    def _finish_run_if_done(self, run):
+        if not run or not run["manual"]:
+            return
+        if any((KUBE_SYSTEM, p) in self.pods and self.pods[(KUBE_SYSTEM, p)]["delete_at"] is None for p in run["pods"]):
+            return
+        imagelist = self.imagelists.get(IMAGELIST_NAME)
+        if imagelist is None:
+            return
+        imagelist["status"] = {
+            "timestamp": _now_iso(self.wall()),
+            "success": len(run["pods"]) - run["failed_nodes"],
+            "failed": run["failed_nodes"],
+            "skipped": run["skipped"],
+        }
+        imagelist["metadata"]["resourceVersion"] = self._bump()
+
+    def _exclusions(self):
+        patterns = []
+        for obj in self.configmaps.values():
+            if obj["metadata"]["namespace"] != KUBE_SYSTEM or obj["metadata"]["labels"].get(EXCLUDE_LABEL) != "true":
+                continue
+            if obj["metadata"]["name"] == "eraser-system-exclusion":
+                keys = sorted(obj["data"])
+            else:
+                keys = [k for k in sorted(obj["data"]) if k.endswith(".json")][:1]
+            for key in keys:
+                try:
+                    patterns += json.loads(obj["data"][key]).get("excluded", [])
+                except (ValueError, AttributeError):
+                    continue
+        return patterns
+
+    def _line(self, logger, msg, level="info", **fields):
+        entry = {
+            "level": level,
+            "ts": round(self.wall(), 6),
+            "logger": logger,
+            "caller": f"{logger}/{logger}.go:{100 + len(msg)}",
+            "msg": msg,
+        }
+        if logger == "scanner":
+            entry["provider"] = "trivy"
+        entry.update(fields)
+        return json.dumps(entry)
+
+    def _manual_logs(self, node, images, exclusions):
+        inventory = self.node_images[node]
+        lines = [self._line("remover", "successfully parsed image list file", count=len(images), images=images)]
+        failed = False
+        if images == ["*"]:
+            for ref, facts in list(inventory.items()):
+                if facts["running"] or any(matches(p, ref) for p in exclusions):
+                    continue
+                if ref == FAILING_IMAGE:
+                    failed = True
+                    continue
+                del inventory[ref]
+                lines.append(self._line("remover", "removed image", digest=digest_of(ref)))
+            lines.append(
+                self._line("remover", "error during prune", level="error")
+                if failed
+                else self._line("remover", "prune successful")
+            )
+            return {"remover": "\n".join(lines) + "\n"}, failed
+        for ref in images:
+            facts = inventory.get(ref)
+            keys = {"given": ref, "imageID": digest_of(ref), "name": [ref]}
+            if facts is None:
+                lines.append(self._line("remover", "image is not on node", given=ref))
+            elif any(matches(p, ref) for p in exclusions):
+                lines.append(self._line("remover", "image is excluded", **keys))
+            elif facts["running"]:
+                lines.append(self._line("remover", "image is running", **keys))
+            elif ref == FAILING_IMAGE:
+                failed = True
+                lines.append(
+                    self._line(
+                        "remover",
+                        "error removing image",
+                        level="error",
+                        error="rpc error: code = Unknown desc = image is in use by a container",
+                        **keys,
+                    )
+                )
+            else:
+                del inventory[ref]
+                lines.append(self._line("remover", "removed image", **keys))
+        return {"remover": "\n".join(lines) + "\n"}, failed
+
+    def _scheduled_logs(self, node, exclusions):
+        inventory = self.node_images[node]
+        unused = [ref for ref, f in inventory.items() if not f["running"]]
+        collector = [
+            self._line(
+                "collector",
+                "images collected",
+                **{
+                    "finalImages:": [
+                        {"image_id": digest_of(r), "names": [r], "digests": [digest_of(r)]} for r in unused
+                    ]
+                },
+            )
+        ]
+        vulnerable = [r for r in unused if inventory[r]["vulnerable"]]
+        scanner = [
+            self._line(
+                "scanner",
+                "vulnerable image found",
+                img={"image_id": digest_of(r), "names": [r], "digests": [digest_of(r)]},
+            )
+            for r in vulnerable
+        ]
+        scanner.append(self._line("scanner", "Vulnerable", Images=vulnerable, **{"Total count": len(vulnerable)}))
+        remover_logs, failed = self._manual_logs(node, [r for r in vulnerable], exclusions)
+        return {
+            "collector": "\n".join(collector) + "\n",
+            "trivy-scanner": "\n".join(scanner) + "\n",
+            "remover": remover_logs["remover"],
+        }, failed
+
+
+def _check_imagelist_spec(body):
+    images = (body.get("spec") or {}).get("images")
+    if not isinstance(images, list) or not all(isinstance(i, str) for i in images):
+        raise KubeError(
+            422,
+            "Invalid",
+            'ImageList.eraser.sh "imagelist" is invalid: spec.images: Invalid value: must be a list of strings',
+        )
+
+
+def nodes_for(doc):
+    """Kubernetes nodes for an ARM cluster document: one per VM of every agent pool."""
+    nodes = []
+    for pool in (doc.get("properties") or {}).get("agentPoolProfiles") or []:
+        os_name = "windows" if (pool.get("osType") or "Linux").lower() == "windows" else "linux"
+        for i in range(int(pool.get("count") or 1)):
+            name = f"aks-{pool['name']}-{i}" if os_name == "linux" else f"aks{pool['name'][:6]}{i:06d}"
+            nodes.append(
+                {
+                    "kind": "Node",
+                    "apiVersion": "v1",
+                    "metadata": {"name": name, "labels": {"kubernetes.io/os": os_name, "agentpool": pool["name"]}},
+                    "status": {"nodeInfo": {"operatingSystem": os_name}},
+                }
+            )
+    return nodes

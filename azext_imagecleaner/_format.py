@@ -1,0 +1,58 @@
+"""Table output of the image-cleaner commands (az calls these only for `-o table`)."""
+
+
+def status_table(result):
+    run = result.get("lastManualRun") or {}
+    return [
+        {
+            "Name": result["name"],
+            "Enabled": result["enabled"],
+            "IntervalHours": result["intervalHours"],
+            "Eraser": result.get("eraserVersion") or "-",
+            "LastRun": run.get("state"),
+            "Success": run.get("success"),
+            "Failed": run.get("failed"),
+            "Skipped": run.get("skipped"),
+            "WorkerPods": len(result.get("workerPods") or []),
+        }
+    ]
+
+
+def run_table(result):
+    status = result.get("status") or {}
+    return [
+        {
+            "Images": " ".join(result["images"]),
+            "Replaced": result["replacedPrevious"],
+            "Success": status.get("success"),
+            "Failed": status.get("failed"),
+            "Skipped": status.get("skipped"),
+        }
+    ]
+
+
+def exclusion_table(rows):
+    return [
+        {
+            "ConfigMap": r["configMap"],
+            "Kind": r["kind"],
+            "Key": r["key"] or "-",
+            "Excluded": ", ".join(r["excluded"]) or "-",
+            "Problem": r["problem"] or "",
+        }
+        for r in (rows if isinstance(rows, list) else [rows])
+    ]
+
+
+def logs_table(entries):
+    return [
+        {
+            "Pod": e["pod"],
+            "Node": e["node"],
+            "Container": e["container"],
+            "Phase": e.get("phase"),
+            "Lines": e["lines"],
+            "File": e.get("file", ""),
+        }
+        for e in entries
+    ]

@@ -1,0 +1,345 @@
+"""Handlers of `az aks image-cleaner run | exclusion | logs | status`: the cluster side of Image Cleaner.
+
+Each handler opens one Kubernetes client for the call (see `_kube`), does
+its work, and returns data for az to print. Failures of ARM or Kubernetes
+calls are mapped to az errors by `_cluster_errors`, in one place.
+"""
+
+import os
+import time
+from contextlib import contextmanager
+
+from knack.log import get_logger
+
+from azext_imagecleaner import _errors, _exclusions, _images
+from azext_imagecleaner._kube import connect, not_found
+
+logger = get_logger(__name__)
+
+IMAGELIST_NAME = "imagelist"
+WORKER_PREFIX = "eraser-aks-"
+CONTAINERS = ("collector", "trivy-scanner", "remover")
+POLL_SECONDS = 2
+NOT_INSTALLED = (
+    "Image Cleaner's ImageList resource is not on the {cluster}: Image Cleaner is not enabled there.",
+    "Enable it first: az aks update -g {rg} -n {name} --enable-image-cleaner",
+)
+
+
+@contextmanager
+def _cluster(client, resource_group_name, name, admin=False, kubeconfig=None, context=None):
+    """A Kube handle, with every ARM, Kubernetes and network failure mapped to one az error."""
+    from azure.cli.core.azclierror import AzCLIError
+    from azure.core.exceptions import HttpResponseError
+
+    try:
+        with connect(client, resource_group_name, name, admin, kubeconfig, context) as kube:
+            yield kube
+    except AzCLIError:
+        raise
+    except HttpResponseError as ex:
+        raise _errors.translate(ex, resource_group_name, name) from ex
+    except Exception as ex:
+        mapped = _errors.translate_kube(ex, resource_group_name, name)
+        if mapped is None:
+            raise
+        raise mapped from ex
+
+
+def _not_installed(resource_group_name, name):
+    from azure.cli.core.azclierror import ResourceNotFoundError
+
+    message, hint = NOT_INSTALLED
+    cluster = _errors.cluster_text(resource_group_name, name)
+    return ResourceNotFoundError(message.format(cluster=cluster), hint.format(rg=resource_group_name, name=name))
+
+
+# --- run ---------------------------------------------------------------------------------------------
+
+
+def run(
+    cmd,
+    client,
+    resource_group_name,
+    name,
+    images=None,
+    run_all=False,
+    wait=False,
+    timeout=600,
+    admin=False,
+    kubeconfig=None,
+    context=None,
+):
+    spec_images = _images.run_images(images, run_all)
+    with _cluster(client, resource_group_name, name, admin, kubeconfig, context) as kube:
+        replaced = _delete_imagelist_if_present(kube, resource_group_name, name)
+        body = {
+            "apiVersion": "eraser.sh/v1",
+            "kind": "ImageList",
+            "metadata": {"name": IMAGELIST_NAME},
+            "spec": {"images": spec_images},
+        }
+        created = _create_imagelist(kube, body)
+        logger.warning(
+            "Started a manual Image Cleaner run for %s (%s).",
+            ", ".join(spec_images),
+            "replaced the previous ImageList" if replaced else "new ImageList",
+        )
+        result = {
+            "imageList": IMAGELIST_NAME,
+            "images": spec_images,
+            "replacedPrevious": replaced,
+            "uid": created["metadata"].get("uid"),
+            "status": created.get("status"),
+        }
+        if wait:
+            result["status"] = _wait_for_run(
+                cmd, kube, created["metadata"].get("uid"), timeout, resource_group_name, name
+            )
+            if result["status"].get("failed"):
+                logger.warning(
+                    "The run failed on %s node(s): see 'az aks image-cleaner logs -g %s -n %s'.",
+                    result["status"]["failed"],
+                    resource_group_name,
+                    name,
+                )
+        return result
+
+
+def _delete_imagelist_if_present(kube, resource_group_name, name):
+    """Eraser acts on a new spec only: delete the list so the same images really run again."""
+    try:
+        kube.get_imagelist(IMAGELIST_NAME)
+    except Exception as ex:
+        if not not_found(ex):
+            raise
+        if getattr(ex, "body", "") and "could not find the requested resource" in (ex.body or ""):
+            raise _not_installed(resource_group_name, name) from ex
+        return False
+    kube.delete_imagelist(IMAGELIST_NAME)
+    return True
+
+
+def _create_imagelist(kube, body, attempts=10):
+    """Create the list; a deleted one may linger a moment (finalizers), so AlreadyExists is retried briefly."""
+    for attempt in range(attempts):
+        try:
+            return kube.create_imagelist(body)
+        except Exception as ex:
+            if getattr(ex, "status", None) != 409 or attempt == attempts - 1:
+                raise
+            time.sleep(1)
+    return None
+
+
+def _wait_for_run(cmd, kube, uid, timeout, resource_group_name, name):
+    from azure.cli.core.azclierror import AzureResponseError
+
+    progress = cmd.cli_ctx.get_progress_controller()
+    progress.begin()
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            current = kube.get_imagelist(IMAGELIST_NAME)
+            if current["metadata"].get("uid") != uid:
+                raise AzureResponseError(
+                    "The ImageList was replaced by someone else while this run was waited for.",
+                    f"See 'az aks image-cleaner status -g {resource_group_name} -n {name}'.",
+                )
+            status = current.get("status") or {}
+            if status.get("timestamp"):
+                return status
+            if time.monotonic() >= deadline:
+                raise AzureResponseError(
+                    f"The manual run did not finish within {timeout} s; it goes on in the cluster.",
+                    f"Follow it with 'az aks image-cleaner status -g {resource_group_name} -n {name}'.",
+                )
+            workers = [p for p in kube.list_pods(_exclusions.NAMESPACE) if _is_worker(p)]
+            progress.add(message=f"Running on {len(workers)} node(s)")
+            time.sleep(POLL_SECONDS)
+    finally:
+        progress.end()
+
+
+# --- exclusion lists ---------------------------------------------------------------------------------
+
+
+def exclusion_list(client, resource_group_name, name, admin=False, kubeconfig=None, context=None):
+    with _cluster(client, resource_group_name, name, admin, kubeconfig, context) as kube:
+        configmaps = kube.list_configmaps(_exclusions.NAMESPACE, _exclusions.SELECTOR)
+        if not any(c["metadata"]["name"] == _exclusions.SYSTEM_LIST for c in configmaps):
+            try:
+                configmaps.append(kube.get_configmap(_exclusions.NAMESPACE, _exclusions.SYSTEM_LIST))
+            except Exception as ex:
+                if not not_found(ex):
+                    raise
+    rows = _exclusions.read_lists(configmaps)
+    for row in rows:
+        if row["problem"]:
+            logger.warning("ConfigMap %s/%s is %s.", _exclusions.NAMESPACE, row["configMap"], row["problem"])
+    return rows
+
+
+def exclusion_add(client, resource_group_name, name, images, admin=False, kubeconfig=None, context=None):
+    patterns = [_images.check_pattern(p) for p in images]
+    return _change_user_list(
+        client,
+        resource_group_name,
+        name,
+        admin,
+        kubeconfig,
+        context,
+        lambda current: (_exclusions.added(current, patterns), []),
+    )
+
+
+def exclusion_remove(client, resource_group_name, name, images, admin=False, kubeconfig=None, context=None):
+    patterns = [_images.check_pattern(p) for p in images]
+    return _change_user_list(
+        client,
+        resource_group_name,
+        name,
+        admin,
+        kubeconfig,
+        context,
+        lambda current: _exclusions.removed(current, patterns),
+    )
+
+
+def _change_user_list(client, resource_group_name, name, admin, kubeconfig, context, change, attempts=3):
+    """Read, change and write the extension's user list; a concurrent writer (409) means read again."""
+    from azure.cli.core.azclierror import ClientRequestError
+
+    namespace = _exclusions.NAMESPACE
+    with _cluster(client, resource_group_name, name, admin, kubeconfig, context) as kube:
+        for attempt in range(attempts):
+            try:
+                current = kube.get_configmap(namespace, _exclusions.USER_LIST)
+            except Exception as ex:
+                if not not_found(ex):
+                    raise
+                current = None
+            patterns = _exclusions.read_list(current)["excluded"] if current else []
+            new_patterns, missing = change(patterns)
+            for pattern in missing:
+                logger.warning("%s is not in %s/%s; nothing to remove.", pattern, namespace, _exclusions.USER_LIST)
+            body = _exclusions.user_list_body(new_patterns, current)
+            try:
+                if current is None:
+                    written = kube.create_configmap(namespace, body)
+                else:
+                    written = kube.replace_configmap(namespace, _exclusions.USER_LIST, body)
+                return _exclusions.read_list(written)
+            except Exception as ex:
+                if getattr(ex, "status", None) != 409 or attempt == attempts - 1:
+                    raise
+        raise ClientRequestError("The exclusion list kept changing; run the command again.")
+
+
+# --- logs --------------------------------------------------------------------------------------------
+
+
+def _is_worker(pod):
+    return pod["metadata"]["name"].startswith(WORKER_PREFIX)
+
+
+def logs(
+    client,
+    resource_group_name,
+    name,
+    node=None,
+    container=None,
+    output_dir=None,
+    admin=False,
+    kubeconfig=None,
+    context=None,
+):
+    entries = []
+    with _cluster(client, resource_group_name, name, admin, kubeconfig, context) as kube:
+        workers = [p for p in kube.list_pods(_exclusions.NAMESPACE) if _is_worker(p)]
+        if node:
+            workers = [p for p in workers if p["spec"].get("nodeName") == node]
+        for pod in workers:
+            for spec in pod["spec"]["containers"]:
+                if container and spec["name"] != container:
+                    continue
+                text = kube.pod_log(_exclusions.NAMESPACE, pod["metadata"]["name"], spec["name"])
+                entries.append(
+                    {
+                        "pod": pod["metadata"]["name"],
+                        "node": pod["spec"].get("nodeName"),
+                        "container": spec["name"],
+                        "phase": (pod.get("status") or {}).get("phase"),
+                        "lines": len(text.splitlines()),
+                        "log": text,
+                    }
+                )
+    if not entries:
+        where = f" on node {node}" if node else ""
+        logger.warning(
+            "No Eraser worker pod is running%s on the %s: worker pods are deleted about 10 minutes after a run, "
+            "and their logs with them. Earlier runs' logs are in Container Insights (Log Analytics tables "
+            "ContainerLog and KubePodInventory); 'az aks image-cleaner run' starts a new run.",
+            where,
+            _errors.cluster_text(resource_group_name, name),
+        )
+        return []
+    if output_dir:
+        return _save_logs(entries, output_dir)
+    return entries
+
+
+def _save_logs(entries, output_dir):
+    """Write each log to OUTPUT_DIR/<pod>.<container>.log and an index.json that says what each file is."""
+    import json
+
+    os.makedirs(output_dir, exist_ok=True)
+    index = []
+    for entry in entries:
+        path = os.path.join(output_dir, f"{entry['pod']}.{entry['container']}.log")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(entry["log"])
+        saved = {k: v for k, v in entry.items() if k != "log"}
+        saved["file"] = path
+        index.append(saved)
+    with open(os.path.join(output_dir, "index.json"), "w", encoding="utf-8") as f:
+        json.dump({"collectedAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "logs": index}, f, indent=2)
+    return index
+
+
+# --- status ------------------------------------------------------------------------------------------
+
+
+def status(client, resource_group_name, name, admin=False, kubeconfig=None, context=None):
+    from azext_imagecleaner._status import cluster_status
+
+    try:
+        mc = client.get(resource_group_name, name)
+    except Exception as ex:
+        mapped = _errors.translate(ex, resource_group_name, name)
+        if mapped is None:
+            raise
+        raise mapped from ex
+    cleaner = mc.security_profile.image_cleaner if mc.security_profile else None
+    with _cluster(client, resource_group_name, name, admin, kubeconfig, context) as kube:
+        config = _get_or_none(lambda: kube.get_configmap(_exclusions.NAMESPACE, "eraser-manager-config"))
+        imagelist = _get_or_none(lambda: kube.get_imagelist(IMAGELIST_NAME))
+        workers = [p for p in kube.list_pods(_exclusions.NAMESPACE) if _is_worker(p)]
+    return cluster_status(
+        name,
+        resource_group_name,
+        bool(cleaner and cleaner.enabled),
+        cleaner.interval_hours if cleaner else None,
+        config,
+        imagelist,
+        workers,
+    )
+
+
+def _get_or_none(read):
+    try:
+        return read()
+    except Exception as ex:
+        if not_found(ex):
+            return None
+        raise

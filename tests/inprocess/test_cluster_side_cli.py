@@ -1,0 +1,52 @@
+"""`az aks image-cleaner` in process: help, and bad input refused before login is even asked for.
+
+The extension is installed here without its dependencies, so these also show that neither help nor
+validation imports the kubernetes package.
+"""
+
+import pytest
+
+NOT_LOGGED_IN = "Please run 'az login'"
+
+
+def test_group_help_lists_the_commands(az):
+    code, out, _ = az("aks", "image-cleaner", "--help")
+    assert code == 0
+    for command in ("run", "logs", "status", "exclusion"):
+        assert command in out
+    assert "Run Image Cleaner by hand" in out
+
+
+@pytest.mark.parametrize(
+    "command", [["run"], ["logs"], ["status"], ["exclusion", "list"], ["exclusion", "add"], ["exclusion", "remove"]]
+)
+def test_every_command_has_help_with_an_example(az, command):
+    code, out, _ = az("aks", "image-cleaner", *command, "--help")
+    assert code == 0
+    assert "Examples" in out
+    assert f"az aks image-cleaner {' '.join(command)} -g MyResourceGroup -n MyManagedCluster" in " ".join(out.split())
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["run", "--images", "Bad Image"], "is not an image reference"),
+        (["run"], "Say which images to remove"),
+        (["run", "--all", "--images", "a:1"], "cannot be used together"),
+        (["run", "--all", "--wait", "--timeout", "0"], "--timeout 0 must be at least 1 second"),
+        (["exclusion", "add", "--images", "*"], "would exclude every image"),
+        (["exclusion", "remove", "--images", "UPPER/x:*"], "is not an exclusion pattern"),
+        (["logs", "--container", "nope"], "'nope' is not a valid value for '--container'"),
+    ],
+)
+def test_bad_input_is_refused_before_login(az, args, message):
+    code, _, err = az("aks", "image-cleaner", *args, "-g", "rg", "-n", "c")
+    assert code != 0
+    assert message in err
+    assert NOT_LOGGED_IN not in err
+
+
+@pytest.mark.parametrize("args", [["run", "--all"], ["status"], ["exclusion", "list"], ["logs", "--node", "n1"]])
+def test_good_input_reaches_login(az, args):
+    code, _, err = az("aks", "image-cleaner", *args, "-g", "rg", "-n", "c")
+    assert code != 0 and NOT_LOGGED_IN in err

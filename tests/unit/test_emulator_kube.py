@@ -1,0 +1,111 @@
+"""The emulator's Kubernetes API conventions and its simulated Eraser controller."""
+
+import pytest
+
+from armemulator.clusters import sample_cluster
+from armemulator.kube import KubeCluster, KubeError, label_selector_matches, matches, nodes_for
+
+
+class Clock:
+    now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def kube(clock):
+    cluster = KubeCluster(nodes_for(sample_cluster(windows_pool=True)), clock, run_seconds=2, pod_ttl_seconds=60)
+    cluster.install_eraser()
+    return cluster
+
+
+def imagelist(images):
+    return {"metadata": {"name": "imagelist"}, "spec": {"images": images}}
+
+
+def test_resource_version_grows_and_generation_follows_the_spec(kube):
+    created = kube.create_imagelist(imagelist(["a:1"]))
+    assert created["metadata"]["generation"] == 1
+    same = kube.replace_imagelist("imagelist", imagelist(["a:1"]))
+    assert same["metadata"]["generation"] == 1
+    assert int(same["metadata"]["resourceVersion"]) > int(created["metadata"]["resourceVersion"])
+    changed = kube.replace_imagelist("imagelist", imagelist(["b:1"]))
+    assert changed["metadata"]["generation"] == 2
+
+
+def test_status_errors(kube):
+    with pytest.raises(KubeError) as err:
+        kube.get_configmap("kube-system", "nope")
+    assert err.value.body()["reason"] == "NotFound" and err.value.code == 404
+    kube.create_configmap("kube-system", {"metadata": {"name": "x"}})
+    with pytest.raises(KubeError) as err:
+        kube.create_configmap("kube-system", {"metadata": {"name": "x"}})
+    assert err.value.code == 409 and err.value.reason == "AlreadyExists"
+    with pytest.raises(KubeError) as err:
+        kube.replace_configmap("kube-system", "x", {"metadata": {"resourceVersion": "1"}, "data": {}})
+    assert err.value.reason == "Conflict"
+
+
+def test_label_selectors():
+    labels = {"a": "1", "b": "2"}
+    assert label_selector_matches("a=1,b", labels)
+    assert label_selector_matches("a==1,c!=3,!d", labels)
+    assert not label_selector_matches("a=2", labels)
+    assert not label_selector_matches("!a", labels)
+
+
+def test_exclusion_patterns():
+    assert matches("docker.io/library/*", "docker.io/library/alpine:1")
+    assert matches("myrepo/app:*", "myrepo/app:2")
+    assert not matches("myrepo/app:*", "myrepo/app2:2")
+    assert matches("a:1", "a:1") and not matches("a:1", "a:2")
+
+
+def test_a_new_generation_starts_a_run_on_linux_nodes_only(kube, clock):
+    kube.create_imagelist(imagelist(["docker.io/library/alpine:3.7.3"]))
+    kube.settle()
+    workers = [p for p in kube.list_pods("kube-system", "app=eraser")["items"]]
+    assert len(workers) == 3 and all(p["status"]["phase"] == "Running" for p in workers)
+    assert all([c["name"] for c in p["spec"]["containers"]] == ["remover"] for p in workers)
+    clock.now += 2
+    kube.settle()
+    status = kube.get_imagelist("imagelist")["status"]
+    assert (status["success"], status["failed"], status["skipped"]) == (3, 0, 2)
+    clock.now += 60
+    kube.settle()
+    assert kube.list_pods("kube-system", "app=eraser")["items"] == []
+
+
+def test_reapplying_the_same_spec_does_nothing(kube, clock):
+    kube.create_imagelist(imagelist(["a:1"]))
+    kube.settle()
+    kube.replace_imagelist("imagelist", imagelist(["a:1"]))
+    kube.settle()
+    assert kube.runs == 1
+
+
+def test_only_the_list_named_imagelist_is_acted_on(kube):
+    kube.create_imagelist({"metadata": {"name": "other"}, "spec": {"images": ["a:1"]}})
+    kube.settle()
+    assert kube.runs == 0
+
+
+def test_no_imagelist_resource_without_eraser(clock):
+    bare = KubeCluster(nodes_for(sample_cluster()), clock)
+    with pytest.raises(KubeError) as err:
+        bare.list_imagelists()
+    assert err.value.message == "the server could not find the requested resource"
+
+
+def test_scheduled_run_has_three_containers(kube):
+    kube.start_scheduled_run()
+    (pod, *_) = kube.list_pods("kube-system", "app=eraser")["items"]
+    assert [c["name"] for c in pod["spec"]["containers"]] == ["collector", "trivy-scanner", "remover"]
+    log = kube.pod_log("kube-system", pod["metadata"]["name"], "collector")
+    assert '"finalImages:"' in log
