@@ -193,6 +193,48 @@ def run_demo(sandbox, info, env):
     final = stored()
     print(f"\nsandbox: {DEMO_CLUSTER} stores imageCleaner = {json.dumps(final)}")
 
+    # The cluster side, on the demo cluster that has Image Cleaner on.
+    b = ["-g", DEMO_GROUP, "-n", "batch-dev"]
+    step("Image Cleaner's status on batch-dev", "aks", "image-cleaner", "status", *b, "-o", "table")
+    step(
+        "Never remove any redis image",
+        "aks",
+        "image-cleaner",
+        "exclusion",
+        "add",
+        *b,
+        "--images",
+        "docker.io/library/redis:*",
+        "-o",
+        "table",
+    )
+    step("Every exclusion list Eraser reads", "aks", "image-cleaner", "exclusion", "list", *b, "-o", "table")
+    step(
+        "Remove three images now and wait for the node counts",
+        "aks",
+        "image-cleaner",
+        "run",
+        *b,
+        "--images",
+        "docker.io/library/alpine:3.7.3",
+        "docker.io/library/redis:6.0.5",
+        "docker.io/library/nginx:1.19.0",
+        "--wait",
+        "-o",
+        "table",
+    )
+    step(
+        "Save the worker pods' logs before they vanish",
+        "aks",
+        "image-cleaner",
+        "logs",
+        *b,
+        "--output-dir",
+        os.path.join(sandbox.dir, "logs"),
+        "-o",
+        "table",
+    )
+
 
 def _describe(request):
     """A request in a few words: 'PUT demo-cleaner', 'poll operation'."""
