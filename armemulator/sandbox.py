@@ -234,6 +234,7 @@ def run_demo(sandbox, info, env):
         "-o",
         "table",
     )
+    step("What the run did, node by node", "aks", "image-cleaner", "report", *b, "-o", "table")
 
 
 def _describe(request):

@@ -56,3 +56,41 @@ def logs_table(entries):
         }
         for e in entries
     ]
+
+
+def report_table(result):
+    """A row per node and image, then a footer row per node and one for all nodes with the outcome counts."""
+    if "query" in result:  # --history
+        return [{"Query": result["query"]}]
+    rows = [
+        {
+            "Node": r["node"] or "-",
+            "Image": r["image"] or "-",
+            "Digest": (r["digest"] or "-")[:19],
+            "Outcome": r["outcome"],
+            "Vulnerable": {True: "yes", False: "no", None: "-"}[r["vulnerable"]],
+            "Time": r["time"] or "-",
+            "Detail": r["detail"] or "",
+        }
+        for r in result["rows"]
+    ]
+    totals = result["totals"]
+    footer = [(node or "-", counts) for node, counts in totals["byNode"].items()]
+    footer.append(("all nodes", totals["byOutcome"]))
+    for node, counts in footer:
+        rows.append(
+            {
+                "Node": node,
+                "Image": "(total)",
+                "Digest": "",
+                "Outcome": _counts(counts),
+                "Vulnerable": "",
+                "Time": "",
+                "Detail": "",
+            }
+        )
+    return rows
+
+
+def _counts(counts):
+    return ", ".join(f"{outcome} {n}" for outcome, n in counts.items()) or "nothing"

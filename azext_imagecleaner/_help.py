@@ -152,3 +152,19 @@ examples:
   - name: Show the status as a table.
     text: az aks image-cleaner status -g MyResourceGroup -n MyManagedCluster -o table
 """
+
+helps["aks image-cleaner report"] = """
+type: command
+short-summary: Show what Image Cleaner removed, from which node, when and why, read from its worker logs.
+long-summary: >-
+    One row per node and image: the outcome (removed, excluded, running, not on node, removal failed, other),
+    whether the scanner found it vulnerable (yes, no, or - when no scan ran, as in manual runs), and the time.
+    A footer gives the totals per node and outcome. Lines that are not Eraser's are skipped and counted.
+examples:
+  - name: Report on the worker pods running now.
+    text: az aks image-cleaner report -g MyResourceGroup -n MyManagedCluster -o table
+  - name: Report on logs saved earlier, as JSON rows for a script.
+    text: az aks image-cleaner report -g MyResourceGroup -n MyManagedCluster --from-dir ./eraser-logs -o json
+  - name: Print the Log Analytics query that finds the same logs after the pods are gone.
+    text: az aks image-cleaner report -g MyResourceGroup -n MyManagedCluster --history --query command -o tsv
+"""

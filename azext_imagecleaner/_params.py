@@ -101,3 +101,12 @@ def load_cluster_arguments(self):
         c.argument("node", help="Only the worker pod on this node.")
         c.argument("container", arg_type=get_enum_type(CONTAINERS), help="Only this container's log.")
         c.argument("output_dir", help="Save each log to DIR/<pod>.<container>.log, with an index.json.")
+
+    with self.argument_context("aks image-cleaner report") as c:
+        c.argument("from_dir", help="Read logs saved by 'az aks image-cleaner logs --output-dir' instead of live pods.")
+        c.argument(
+            "history",
+            action="store_true",
+            help="Print the Container Insights (Log Analytics) query that finds these logs after the pods "
+            "are gone, with the pod names filled in, and the az command that runs it.",
+        )

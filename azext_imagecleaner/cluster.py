@@ -243,6 +243,42 @@ def _is_worker(pod):
     return pod["metadata"]["name"].startswith(WORKER_PREFIX)
 
 
+def _collect_worker_logs(kube, node=None, container=None):
+    """Every worker pod's container logs, as entries: pod, node, container, phase, lines, log."""
+    entries = []
+    workers = [p for p in kube.list_pods(_exclusions.NAMESPACE) if _is_worker(p)]
+    if node:
+        workers = [p for p in workers if p["spec"].get("nodeName") == node]
+    for pod in workers:
+        for spec in pod["spec"]["containers"]:
+            if container and spec["name"] != container:
+                continue
+            text = kube.pod_log(_exclusions.NAMESPACE, pod["metadata"]["name"], spec["name"])
+            entries.append(
+                {
+                    "pod": pod["metadata"]["name"],
+                    "node": pod["spec"].get("nodeName"),
+                    "container": spec["name"],
+                    "phase": (pod.get("status") or {}).get("phase"),
+                    "lines": len(text.splitlines()),
+                    "log": text,
+                }
+            )
+    return entries
+
+
+def _warn_no_workers(resource_group_name, name, node=None):
+    where = f" on node {node}" if node else ""
+    logger.warning(
+        "No Eraser worker pod is running%s on the %s: worker pods are deleted about 10 minutes after a run, "
+        "and their logs with them. Earlier runs' logs are in Container Insights (Log Analytics tables "
+        "ContainerLog and KubePodInventory; 'az aks image-cleaner report --history' prints the query); "
+        "'az aks image-cleaner run' starts a new run.",
+        where,
+        _errors.cluster_text(resource_group_name, name),
+    )
+
+
 def logs(
     client,
     resource_group_name,
@@ -254,35 +290,10 @@ def logs(
     kubeconfig=None,
     context=None,
 ):
-    entries = []
     with _cluster(client, resource_group_name, name, admin, kubeconfig, context) as kube:
-        workers = [p for p in kube.list_pods(_exclusions.NAMESPACE) if _is_worker(p)]
-        if node:
-            workers = [p for p in workers if p["spec"].get("nodeName") == node]
-        for pod in workers:
-            for spec in pod["spec"]["containers"]:
-                if container and spec["name"] != container:
-                    continue
-                text = kube.pod_log(_exclusions.NAMESPACE, pod["metadata"]["name"], spec["name"])
-                entries.append(
-                    {
-                        "pod": pod["metadata"]["name"],
-                        "node": pod["spec"].get("nodeName"),
-                        "container": spec["name"],
-                        "phase": (pod.get("status") or {}).get("phase"),
-                        "lines": len(text.splitlines()),
-                        "log": text,
-                    }
-                )
+        entries = _collect_worker_logs(kube, node, container)
     if not entries:
-        where = f" on node {node}" if node else ""
-        logger.warning(
-            "No Eraser worker pod is running%s on the %s: worker pods are deleted about 10 minutes after a run, "
-            "and their logs with them. Earlier runs' logs are in Container Insights (Log Analytics tables "
-            "ContainerLog and KubePodInventory); 'az aks image-cleaner run' starts a new run.",
-            where,
-            _errors.cluster_text(resource_group_name, name),
-        )
+        _warn_no_workers(resource_group_name, name, node)
         return []
     if output_dir:
         return _save_logs(entries, output_dir)
@@ -343,3 +354,93 @@ def _get_or_none(read):
         if not_found(ex):
             return None
         raise
+
+
+# --- report ------------------------------------------------------------------------------------------
+
+
+def report(client, resource_group_name, name, from_dir=None, history=False, admin=False, kubeconfig=None, context=None):
+    from azext_imagecleaner import _report
+
+    if from_dir:
+        entries = _read_saved_logs(from_dir)
+    else:
+        with _cluster(client, resource_group_name, name, admin, kubeconfig, context) as kube:
+            entries = _collect_worker_logs(kube)
+    if history:
+        return _history(client, resource_group_name, name, sorted({e["pod"] for e in entries}))
+    if not entries:
+        if from_dir:
+            logger.warning("No Eraser log found in %s.", from_dir)
+        else:
+            _warn_no_workers(resource_group_name, name)
+    parsed = _report.Parsed()
+    for entry in entries:
+        _report.parse_lines(entry["log"].splitlines(), entry["node"], entry["container"], into=parsed)
+    result = _report.report(parsed)
+    if result["skippedLines"]:
+        logger.warning("Skipped %s line(s) that are not Eraser's JSON log lines.", result["skippedLines"])
+    return result
+
+
+def _read_saved_logs(folder):
+    """Logs saved by `logs --output-dir`: index.json says which node and container each file is."""
+    import glob
+    import json
+
+    from azure.cli.core.azclierror import FileOperationError
+
+    if not os.path.isdir(folder):
+        raise FileOperationError(
+            f"--from-dir {folder} is not a folder.",
+            "Give the folder written by 'az aks image-cleaner logs --output-dir'.",
+        )
+    index_path = os.path.join(folder, "index.json")
+    if os.path.exists(index_path):
+        with open(index_path, encoding="utf-8") as f:
+            index = json.load(f).get("logs", [])
+        items = [
+            (e["pod"], e.get("node"), e["container"], os.path.join(folder, os.path.basename(e["file"]))) for e in index
+        ]
+    else:
+        items = []
+        for path in sorted(glob.glob(os.path.join(folder, "*.log"))):
+            pod, _, container = os.path.basename(path)[: -len(".log")].rpartition(".")
+            items.append((pod or container, None, container, path))
+    entries = []
+    for pod, node, container, path in items:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            entries.append({"pod": pod, "node": node, "container": container, "log": f.read()})
+    return entries
+
+
+def _history(client, resource_group_name, name, pod_names):
+    from azext_imagecleaner._report import history_query
+
+    query = history_query(pod_names)
+    try:
+        mc = client.get(resource_group_name, name)
+    except Exception as ex:
+        mapped = _errors.translate(ex, resource_group_name, name)
+        if mapped is None:
+            raise
+        raise mapped from ex
+    workspace = None
+    for key, addon in (mc.addon_profiles or {}).items():
+        if key.lower() == "omsagent" and addon.enabled:
+            config = addon.config or {}
+            workspace = next((v for k, v in config.items() if k.lower() == "loganalyticsworkspaceresourceid"), None)
+    if workspace:
+        workspace_arg = f'$(az monitor log-analytics workspace show --ids "{workspace}" --query customerId -o tsv)'
+    else:
+        workspace_arg = "<WORKSPACE_GUID>"
+        logger.warning(
+            "Container Insights is not on for the %s, so no history was kept there.",
+            _errors.cluster_text(resource_group_name, name),
+        )
+    return {
+        "query": query,
+        "pods": pod_names,
+        "workspaceResourceId": workspace,
+        "command": f"az monitor log-analytics query -w {workspace_arg} --analytics-query '{query}'",
+    }

@@ -26,6 +26,7 @@ def load_command_table(self, args):
         g.custom_command("run", "run", table_transformer=_format.run_table)
         g.custom_command("logs", "logs", table_transformer=_format.logs_table)
         g.custom_show_command("status", "status", table_transformer=_format.status_table)
+        g.custom_command("report", "report", table_transformer=_format.report_table)
     with self.command_group(
         "aks image-cleaner exclusion", custom_command_type=cluster_side, client_factory=cf_managed_clusters
     ) as g:
