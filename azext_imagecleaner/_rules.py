@@ -18,13 +18,21 @@ MIN_INTERVAL_HOURS = 24
 MAX_INTERVAL_HOURS = 2160
 DEFAULT_INTERVAL_HOURS = 168  # one week: the CLI's default, not the service's
 
-ENABLE_FLAG = "--enable-image-cleaner"
-DISABLE_FLAG = "--disable-image-cleaner"
-INTERVAL_FLAG = "--image-cleaner-interval-hours"
+
+@dataclass(frozen=True)
+class FlagNames:
+    """How the flags are spelled where the rules are applied, so messages name what the user typed."""
+
+    enable: str = "--enable-image-cleaner"
+    disable: str = "--disable-image-cleaner"
+    interval: str = "--image-cleaner-interval-hours"
+
+
+AKS_FLAGS = FlagNames()
+FLEET_FLAGS = FlagNames("--enable", "--disable", "--interval-hours")
 
 RANGE_TEXT = f"a whole number of hours from {MIN_INTERVAL_HOURS} to {MAX_INTERVAL_HOURS}"
 
-_EXAMPLE = f"For example: {INTERVAL_FLAG} {DEFAULT_INTERVAL_HOURS} (one week, the default)."
 
 # Only plain ASCII digits: int() would also take "4_8", "٤٨" and " 48 ".
 _WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
@@ -63,7 +71,7 @@ def in_range(hours) -> bool:
     return isinstance(hours, int) and MIN_INTERVAL_HOURS <= hours <= MAX_INTERVAL_HOURS
 
 
-def parse_interval_hours(value) -> int | None:
+def parse_interval_hours(value, flag: str = AKS_FLAGS.interval) -> int | None:
     """Turn the flag's text into hours, or raise naming the flag, the value and the range."""
     if value is None or (isinstance(value, int) and not isinstance(value, bool)):
         hours = value
@@ -71,45 +79,50 @@ def parse_interval_hours(value) -> int | None:
         hours = int(value)
     else:
         raise InvalidArgumentValueError(
-            f"{INTERVAL_FLAG} {value!s} is not a whole number of hours: it must be {RANGE_TEXT}.",
-            _EXAMPLE,
+            f"{flag} {value!s} is not a whole number of hours: it must be {RANGE_TEXT}.",
+            _example(flag),
         )
     if hours is not None and not in_range(hours):
         raise InvalidArgumentValueError(
-            f"{INTERVAL_FLAG} {value!s} is out of range: it must be {RANGE_TEXT}.",
-            _EXAMPLE,
+            f"{flag} {value!s} is out of range: it must be {RANGE_TEXT}.",
+            _example(flag),
         )
     return hours
 
 
-def check_flags(flags: Flags, creating: bool) -> None:
+def _example(flag):
+    return f"For example: {flag} {DEFAULT_INTERVAL_HOURS} (one week, the default)."
+
+
+def check_flags(flags: Flags, creating: bool, names: FlagNames = AKS_FLAGS) -> None:
     """The rules that need no cluster: they hold before anything is sent."""
-    parse_interval_hours(flags.interval_hours)
+    parse_interval_hours(flags.interval_hours, names.interval)
     if creating and flags.disable:
         raise InvalidArgumentValueError(
-            f"{DISABLE_FLAG} does not apply to a new cluster.",
-            f"Leave it out: Image Cleaner is off unless {ENABLE_FLAG} is given.",
+            f"{names.disable} does not apply to a new cluster.",
+            f"Leave it out: Image Cleaner is off unless {names.enable} is given.",
         )
     if flags.enable and flags.disable:
         raise MutuallyExclusiveArgumentError(
-            f"{ENABLE_FLAG} and {DISABLE_FLAG} cannot be used together.",
+            f"{names.enable} and {names.disable} cannot be used together.",
             "Give one of them.",
         )
     if flags.disable and flags.interval_hours is not None:
         raise MutuallyExclusiveArgumentError(
-            f"{DISABLE_FLAG} cannot be used with {INTERVAL_FLAG}: disabling keeps the stored interval.",
-            f"Drop {INTERVAL_FLAG}, or change the interval when you enable again with {ENABLE_FLAG} {INTERVAL_FLAG} N.",
+            f"{names.disable} cannot be used with {names.interval}: disabling keeps the stored interval.",
+            f"Drop {names.interval}, or change the interval when you enable again with "
+            f"{names.enable} {names.interval} N.",
         )
     if creating and flags.interval_hours is not None and not flags.enable:
         raise RequiredArgumentMissingError(
-            f"{INTERVAL_FLAG} on a new cluster needs {ENABLE_FLAG}.",
-            f"Add {ENABLE_FLAG}, or drop {INTERVAL_FLAG}.",
+            f"{names.interval} on a new cluster needs {names.enable}.",
+            f"Add {names.enable}, or drop {names.interval}.",
         )
 
 
-def decide(current: Profile | None, flags: Flags, creating: bool = False) -> Decision:
+def decide(current: Profile | None, flags: Flags, creating: bool = False, names: FlagNames = AKS_FLAGS) -> Decision:
     """The profile to store, given the cluster's current one (None: none stored) and the flags."""
-    check_flags(flags, creating)
+    check_flags(flags, creating, names)
     if not flags.given:
         return Decision(None)
 
@@ -134,9 +147,9 @@ def decide(current: Profile | None, flags: Flags, creating: bool = False) -> Dec
     # Only an interval was given.
     if current is None or not current.enabled:
         raise RequiredArgumentMissingError(
-            f"Image Cleaner is off on this cluster, so {INTERVAL_FLAG} {flags.interval_hours} "
+            f"Image Cleaner is off on this cluster, so {names.interval} {flags.interval_hours} "
             "would be stored but never used.",
-            f"Add {ENABLE_FLAG} to turn it on with this interval.",
+            f"Add {names.enable} to turn it on with this interval.",
         )
     return Decision(Profile(True, flags.interval_hours), warnings)
 

@@ -35,37 +35,50 @@ def aks_create(cmd, client, **params):
 
 
 def aks_update(cmd, client, **params):
-    from azure.core.exceptions import HttpResponseError
-
     acs = core()
     resource_group_name, name = params["resource_group_name"], params["name"]
     _, update_decorator = decorator_classes(acs)
     user_condition = params.get("if_match") is not None or params.get("if_none_match") is not None
     only_image_cleaner = not other_flags_given(params, _CORE_UPDATE_DEFAULTS)
+
+    def attempt():
+        decorator = update_decorator(cmd, client, dict(params, cmd=cmd, client=client), _resource_type())
+        try:
+            if only_image_cleaner:
+                # Send back the document as read with only imageCleaner changed: core's full pipeline
+                # rewrites profiles it was not asked about (it blanks storageProfile drivers, for one).
+                mc = decorator.update_image_cleaner(decorator.fetch_mc())
+            else:
+                mc = decorator.update_mc_profile_default()
+        except acs.DecoratorEarlyExitException:
+            return None
+        return _finish(cmd, decorator.update_mc(mc), params)
+
     with _mapped_errors(resource_group_name, name):
-        for attempt in range(1, MAX_UPDATE_ATTEMPTS + 1):
-            decorator = update_decorator(cmd, client, dict(params, cmd=cmd, client=client), _resource_type())
-            try:
-                if only_image_cleaner:
-                    # Send back the document as read with only imageCleaner changed: core's full pipeline
-                    # rewrites profiles it was not asked about (it blanks storageProfile drivers, for one).
-                    mc = decorator.update_image_cleaner(decorator.fetch_mc())
-                else:
-                    mc = decorator.update_mc_profile_default()
-            except acs.DecoratorEarlyExitException:
-                return None
-            try:
-                return _finish(cmd, decorator.update_mc(mc), params)
-            except HttpResponseError as ex:
-                if ex.status_code != 412 or user_condition:
-                    raise
-                if attempt == MAX_UPDATE_ATTEMPTS:
-                    raise _errors.concurrent_change(resource_group_name, name, attempt) from ex
-                logger.warning(
-                    "The cluster changed since it was read (412 Precondition Failed); reading it again (try %d of %d).",
-                    attempt + 1,
-                    MAX_UPDATE_ATTEMPTS,
-                )
+        return retry_on_concurrent_change(attempt, resource_group_name, name, user_condition)
+
+
+def retry_on_concurrent_change(attempt, resource_group_name, name, user_condition=False):
+    """Run `attempt` (read, apply the rules, write with If-Match) again while the write is answered 412.
+
+    With the user's own --if-match/--if-none-match a 412 is final: they asked for exactly that ETag.
+    """
+    from azure.core.exceptions import HttpResponseError
+
+    for number in range(1, MAX_UPDATE_ATTEMPTS + 1):
+        try:
+            return attempt()
+        except HttpResponseError as ex:
+            if ex.status_code != 412 or user_condition:
+                raise
+            if number == MAX_UPDATE_ATTEMPTS:
+                raise _errors.concurrent_change(resource_group_name, name, number) from ex
+            logger.warning(
+                "The cluster %s changed since it was read (412 Precondition Failed); reading it again (try %d of %d).",
+                name,
+                number + 1,
+                MAX_UPDATE_ATTEMPTS,
+            )
     return None
 
 
