@@ -22,6 +22,7 @@ def parse_args(argv):
         "--operation-seconds", type=float, default=0.0, help="how long each long-running operation takes"
     )
     parser.add_argument("--seed", choices=("none", "demo"), default="none", help="clusters to start with")
+    parser.add_argument("--subscriptions", type=int, default=1, help="how many subscriptions the identity sees")
     parser.add_argument("--ready-file", help="write {url, port, ca, pid} here as JSON once serving")
     parser.add_argument("--verbose", action="store_true", help="log each request to stderr")
     return parser.parse_args(argv)
@@ -32,6 +33,8 @@ def main(argv=None):
     certs = make_certificates(args.certs or tempfile.mkdtemp(prefix="armemulator-certs-"))
     fresh_state = not (args.state and os.path.exists(args.state))
     store = Store(operation_seconds=args.operation_seconds, state_file=args.state)
+    for number in range(2, args.subscriptions + 1):
+        store.add_subscription(f"00000000-0000-0000-0000-{number:012d}", f"Sandbox subscription {number}")
     if args.seed == "demo" and fresh_state:
         seed_demo(store, DEFAULT_SUBSCRIPTION)
     server = EmulatorServer(("127.0.0.1", args.port), store, certs, verbose=args.verbose)

@@ -94,3 +94,31 @@ def report_table(result):
 
 def _counts(counts):
     return ", ".join(f"{outcome} {n}" for outcome, n in counts.items()) or "nothing"
+
+
+def fleet_list_table(rows):
+    return [
+        {
+            "Name": r["name"],
+            "ResourceGroup": r["resourceGroup"],
+            "Subscription": r["subscription"],
+            "Enabled": r["enabled"],
+            "IntervalHours": r["intervalHours"] if r["intervalHours"] is not None else "-",
+            "WindowsPools": r["windowsPools"],
+        }
+        for r in rows
+    ]
+
+
+def fleet_set_table(rows):
+    return [
+        {
+            "Name": r["name"],
+            "ResourceGroup": r["resourceGroup"],
+            "Result": r["result"],
+            "Before": r["before"] or "-",
+            "After": r["after"] or "-",
+            "Error": r["error"] or "",
+        }
+        for r in rows
+    ]

@@ -168,3 +168,35 @@ examples:
   - name: Print the Log Analytics query that finds the same logs after the pods are gone.
     text: az aks image-cleaner report -g MyResourceGroup -n MyManagedCluster --history --query command -o tsv
 """
+
+helps["aks image-cleaner list"] = """
+type: command
+short-summary: Show every cluster's Image Cleaner setting, across resource groups and subscriptions.
+examples:
+  - name: Every cluster of the current subscription.
+    text: az aks image-cleaner list -o table
+  - name: The clusters of one resource group in two subscriptions.
+    text: az aks image-cleaner list --subscriptions Prod Dev --resource-group MyResourceGroup -o table
+  - name: The clusters where Image Cleaner is off.
+    text: az aks image-cleaner list --query "[?!enabled].name" -o tsv
+"""
+
+helps["aks image-cleaner set"] = """
+type: command
+short-summary: Turn Image Cleaner on or off, or change its interval, on many clusters at once.
+long-summary: >-
+    Applies the rules of 'az aks update' to each cluster, several at a time (--max-parallel), and skips the clusters
+    already in the wanted state. Every update sends If-Match with the ETag it read and reads the cluster again if
+    someone else changed it; throttling (429) is retried as Retry-After asks; a cluster busy with another operation
+    is waited for (--busy-timeout). A table at the end says what happened to each cluster; the exit code is 1 if
+    any cluster failed.
+examples:
+  - name: Turn Image Cleaner on for every cluster of the current subscription.
+    text: az aks image-cleaner set --enable --all
+  - name: See what would change in a resource group, without changing anything.
+    text: az aks image-cleaner set --enable --interval-hours 72 --resource-group MyResourceGroup --dry-run -o table
+  - name: Turn it off on two clusters given by ID.
+    text: az aks image-cleaner set --disable --ids /subscriptions/SUB/resourceGroups/RG/providers/Microsoft.ContainerService/managedClusters/c1 /subscriptions/SUB/resourceGroups/RG/providers/Microsoft.ContainerService/managedClusters/c2
+  - name: Every cluster of two subscriptions, ten at a time.
+    text: az aks image-cleaner set --enable --all --subscriptions Prod Dev --max-parallel 10
+"""

@@ -16,6 +16,7 @@ ENABLE_HELP = (
 DISABLE_HELP = (
     "Turn off Image Cleaner. The stored interval is kept, so enabling it again later runs on the same schedule."
 )
+RANGE_HELP = f"a whole number from {MIN_INTERVAL_HOURS} to {MAX_INTERVAL_HOURS}"
 INTERVAL_HELP = (
     f"Hours between Image Cleaner runs: a whole number from {MIN_INTERVAL_HOURS} to {MAX_INTERVAL_HOURS}. "
     f"Default: {DEFAULT_INTERVAL_HOURS} (one week) when enabling a cluster that has no interval stored. "
@@ -27,6 +28,7 @@ def load_arguments(self, command):
     cluster_side = command is not None and command.startswith("aks image-cleaner")
     if command is None or cluster_side:
         load_cluster_arguments(self)
+        load_fleet_arguments(self)
     if cluster_side:
         return
     from azext_imagecleaner._core import core
@@ -110,3 +112,51 @@ def load_cluster_arguments(self):
             help="Print the Container Insights (Log Analytics) query that finds these logs after the pods "
             "are gone, with the pod names filled in, and the az command that runs it.",
         )
+
+
+def load_fleet_arguments(self):
+    """Arguments of `aks image-cleaner list | set`."""
+    from azext_imagecleaner._validators import validate_fleet_set
+    from azext_imagecleaner.fleet import DEFAULT_BUSY_TIMEOUT, DEFAULT_MAX_PARALLEL
+
+    for scope in ("aks image-cleaner list", "aks image-cleaner set"):
+        with self.argument_context(scope) as c:
+            c.argument(
+                "subscriptions", nargs="+", help="Subscriptions (names or IDs) to look in. Default: the current one."
+            )
+            # No configured default: `az configure --defaults group=` must not quietly narrow a fleet command.
+            c.argument(
+                "resource_group_name",
+                options_list=["--resource-group", "-g"],
+                configured_default=None,
+                required=False,
+                help="Only the clusters of this resource group.",
+            )
+    with self.argument_context("aks image-cleaner set", arg_group="Image Cleaner") as c:
+        c.argument(
+            "enable",
+            action="store_true",
+            validator=validate_fleet_set,
+            help="Turn Image Cleaner on; each cluster keeps its stored interval (168 hours if none).",
+        )
+        c.argument("disable", action="store_true", help="Turn Image Cleaner off; each cluster keeps its interval.")
+        c.argument("interval_hours", help=f"With --enable: hours between runs, {RANGE_HELP}.")
+    with self.argument_context("aks image-cleaner set", arg_group="Clusters") as c:
+        c.argument("cluster_ids", nargs="+", options_list=["--ids"], help="Managed cluster resource IDs.")
+        c.argument(
+            "all_clusters",
+            options_list=["--all"],
+            action="store_true",
+            help="Every cluster of the subscriptions (see --subscriptions).",
+        )
+    with self.argument_context("aks image-cleaner set") as c:
+        c.argument(
+            "max_parallel", type=int, help=f"Clusters updated at the same time. Default: {DEFAULT_MAX_PARALLEL}."
+        )
+        c.argument(
+            "busy_timeout",
+            type=int,
+            help="Seconds to wait for a cluster busy with another operation before it counts as failed. "
+            f"Default: {DEFAULT_BUSY_TIMEOUT}.",
+        )
+        c.argument("dry_run", action="store_true", help="Show what would change, and change nothing.")

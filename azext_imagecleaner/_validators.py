@@ -34,3 +34,49 @@ def validate_exclusion_patterns(namespace):
 
     for pattern in namespace.images or []:
         check_pattern(pattern)
+
+
+def validate_fleet_set(namespace):
+    """`aks image-cleaner set`: the same rules as `aks update`, one way of choosing clusters, sane limits."""
+    from azure.cli.core.azclierror import (
+        InvalidArgumentValueError,
+        MutuallyExclusiveArgumentError,
+        RequiredArgumentMissingError,
+    )
+
+    from azext_imagecleaner._rules import FLEET_FLAGS
+    from azext_imagecleaner.fleet import parse_cluster_id
+
+    namespace.interval_hours = parse_interval_hours(namespace.interval_hours, FLEET_FLAGS.interval)
+    flags = Flags(enable=namespace.enable, disable=namespace.disable, interval_hours=namespace.interval_hours)
+    check_flags(flags, creating=False, names=FLEET_FLAGS)
+    if not (flags.enable or flags.disable):
+        raise RequiredArgumentMissingError(
+            "Say what to do: --enable (optionally with --interval-hours N) or --disable.",
+            "For example: az aks image-cleaner set --enable --all",
+        )
+    ways = (
+        ("--ids", namespace.cluster_ids),
+        ("--resource-group", namespace.resource_group_name),
+        ("--all", namespace.all_clusters),
+    )
+    chosen = [flag for flag, given in ways if given]
+    if not chosen:
+        raise RequiredArgumentMissingError(
+            "Choose the clusters: --ids, --resource-group or --all.", "For example: --resource-group MyResourceGroup"
+        )
+    if len(chosen) > 1:
+        raise MutuallyExclusiveArgumentError(
+            f"Choose the clusters one way only: {' and '.join(chosen)} were given.", "Give one of them."
+        )
+    for resource_id in namespace.cluster_ids or []:
+        if parse_cluster_id(resource_id) is None:
+            raise InvalidArgumentValueError(
+                f"--ids {resource_id} is not a managed cluster resource ID.",
+                "Give IDs like /subscriptions/SUB/resourceGroups/RG/providers/Microsoft.ContainerService/"
+                "managedClusters/NAME (see az aks list --query [].id).",
+            )
+    if not 1 <= namespace.max_parallel <= 100:
+        raise InvalidArgumentValueError(f"--max-parallel {namespace.max_parallel} must be from 1 to 100.")
+    if namespace.busy_timeout < 0:
+        raise InvalidArgumentValueError(f"--busy-timeout {namespace.busy_timeout} must be 0 or more seconds.")

@@ -27,6 +27,10 @@ def load_command_table(self, args):
         g.custom_command("logs", "logs", table_transformer=_format.logs_table)
         g.custom_show_command("status", "status", table_transformer=_format.status_table)
         g.custom_command("report", "report", table_transformer=_format.report_table)
+    fleet = CliCommandType(operations_tmpl="azext_imagecleaner.fleet#{}")
+    with self.command_group("aks image-cleaner", custom_command_type=fleet) as g:
+        g.custom_command("list", "list_clusters", table_transformer=_format.fleet_list_table)
+        g.custom_command("set", "set_clusters", table_transformer=_format.fleet_set_table)
     with self.command_group(
         "aks image-cleaner exclusion", custom_command_type=cluster_side, client_factory=cf_managed_clusters
     ) as g:

@@ -26,7 +26,7 @@ def aks_create(cmd, client, **params):
     create_decorator, _ = decorator_classes(acs)
     with _mapped_errors(resource_group_name, name):
         _refuse_existing_cluster(client, resource_group_name, name)
-        decorator = create_decorator(cmd, client, dict(params, cmd=cmd, client=client), _resource_type())
+        decorator = create_decorator(cmd, client, dict(params, cmd=cmd, client=client), resource_type())
         try:
             mc = decorator.construct_mc_profile_default()
         except acs.DecoratorEarlyExitException:
@@ -39,10 +39,10 @@ def aks_update(cmd, client, **params):
     resource_group_name, name = params["resource_group_name"], params["name"]
     _, update_decorator = decorator_classes(acs)
     user_condition = params.get("if_match") is not None or params.get("if_none_match") is not None
-    only_image_cleaner = not other_flags_given(params, _CORE_UPDATE_DEFAULTS)
+    only_image_cleaner = not other_flags_given(params, CORE_UPDATE_DEFAULTS)
 
     def attempt():
-        decorator = update_decorator(cmd, client, dict(params, cmd=cmd, client=client), _resource_type())
+        decorator = update_decorator(cmd, client, dict(params, cmd=cmd, client=client), resource_type())
         try:
             if only_image_cleaner:
                 # Send back the document as read with only imageCleaner changed: core's full pipeline
@@ -155,7 +155,7 @@ def _wraps_http_error(ex):
     return None
 
 
-def _resource_type():
+def resource_type():
     from azure.cli.core.profiles import ResourceType
 
     return ResourceType.MGMT_CONTAINERSERVICE
@@ -181,6 +181,6 @@ def _refuse_existing_cluster(client, resource_group_name, name):
 
 aks_create.__signature__ = inspect.signature(core().aks_create)
 aks_update.__signature__ = inspect.signature(core().aks_update)
-_CORE_UPDATE_DEFAULTS = {
+CORE_UPDATE_DEFAULTS = {
     name: p.default for name, p in aks_update.__signature__.parameters.items() if p.default is not p.empty
 }

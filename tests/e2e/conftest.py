@@ -53,7 +53,17 @@ def emulator(tmp_path_factory):
     ready = work / "ready.json"
     with open(work / "emulator.log", "w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "armemulator", "--ready-file", str(ready), "--certs", str(work / "certs")],
+            [
+                sys.executable,
+                "-m",
+                "armemulator",
+                "--ready-file",
+                str(ready),
+                "--certs",
+                str(work / "certs"),
+                "--subscriptions",
+                "2",
+            ],
             cwd=REPO,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -115,8 +125,8 @@ def fresh_emulator(emulator):
 def make_cluster(emulator):
     """Seed a cluster with a fresh name; image_cleaner=(enabled, hours) or None for no profile."""
 
-    def make(image_cleaner=None, body=None, **shape):
-        cluster = Cluster(emulator.subscription, RESOURCE_GROUP, f"c-{uuid.uuid4().hex[:10]}")
+    def make(image_cleaner=None, body=None, resource_group=RESOURCE_GROUP, subscription=None, **shape):
+        cluster = Cluster(subscription or emulator.subscription, resource_group, f"c-{uuid.uuid4().hex[:10]}")
         emulator.put_cluster(*_ref(cluster), body or sample_cluster(image_cleaner=image_cleaner, **shape))
         emulator.clear_requests()
         return cluster

@@ -1,10 +1,10 @@
 """Which updates take the Image-Cleaner-only path (the document sent back as read, but for imageCleaner)."""
 
-from azext_imagecleaner.custom import _CORE_UPDATE_DEFAULTS, other_flags_given
+from azext_imagecleaner.custom import CORE_UPDATE_DEFAULTS, other_flags_given
 
 
 def params(**given):
-    values = dict(_CORE_UPDATE_DEFAULTS)
+    values = dict(CORE_UPDATE_DEFAULTS)
     values.update(resource_group_name="rg", name="c1")
     values.update(given)
     return values
@@ -12,15 +12,15 @@ def params(**given):
 
 def test_image_cleaner_flags_and_how_to_send_are_not_other_flags():
     given = params(enable_image_cleaner=True, image_cleaner_interval_hours=72, no_wait=True, if_match="e", yes=True)
-    assert other_flags_given(given, _CORE_UPDATE_DEFAULTS) == []
+    assert other_flags_given(given, CORE_UPDATE_DEFAULTS) == []
 
 
 def test_any_core_flag_counts():
-    assert other_flags_given(params(tags={"a": "b"}, enable_image_cleaner=True), _CORE_UPDATE_DEFAULTS) == ["tags"]
-    assert other_flags_given(params(disable_disk_driver=True), _CORE_UPDATE_DEFAULTS) == ["disable_disk_driver"]
+    assert other_flags_given(params(tags={"a": "b"}, enable_image_cleaner=True), CORE_UPDATE_DEFAULTS) == ["tags"]
+    assert other_flags_given(params(disable_disk_driver=True), CORE_UPDATE_DEFAULTS) == ["disable_disk_driver"]
 
 
 def test_the_defaults_come_from_core_s_own_signature():
-    assert "tags" in _CORE_UPDATE_DEFAULTS
-    assert "image_cleaner_interval_hours" in _CORE_UPDATE_DEFAULTS
-    assert len(_CORE_UPDATE_DEFAULTS) > 100
+    assert "tags" in CORE_UPDATE_DEFAULTS
+    assert "image_cleaner_interval_hours" in CORE_UPDATE_DEFAULTS
+    assert len(CORE_UPDATE_DEFAULTS) > 100
