@@ -335,7 +335,8 @@ class Handler(BaseHTTPRequestHandler):
     def _operation(self, op, what, **_):
         status = self.store.operation(op)
         if what.lower() == "operations":
-            self._send(200, status)
+            # As ARM does: while the operation runs, Retry-After says when to poll again.
+            self._send(200, status, {"Retry-After": 1} if status["status"] == "InProgress" else {})
         elif status["status"] == "InProgress":
             self._send(202, None, {"Retry-After": 1})
         else:

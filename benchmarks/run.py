@@ -1,0 +1,228 @@
+"""Benchmarks of the extension side by side with core az, in one run, on the local emulator.
+
+    .venv/bin/python benchmarks/run.py [--repeat 7] [--fleet-size 200] [--skip-fleet]
+
+1. Start-up: `az aks show` and `az aks update --help` with the extension installed vs without it.
+2. One update: `az aks update --enable-image-cleaner` with the extension vs core az alone, same cluster
+   state, same emulator; wall time and HTTP requests.
+3. Fleet: N clusters, each operation taking 2 s, ARM's documented throttling (writes: bucket 200, 10/s;
+   reads: bucket 250, 25/s): `az aks image-cleaner set --enable --all` vs a shell loop of core
+   `az aks update --enable-image-cleaner`.
+Prints a table of medians and ratios, and writes benchmarks/results.json. Not a test: nothing here passes or fails.
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+from armemulator.azprofile import az_environment, install_extension, login  # noqa: E402
+from armemulator.clusters import sample_cluster  # noqa: E402
+from armemulator.control import Emulator  # noqa: E402
+
+AZ = os.path.join(os.path.dirname(sys.executable), "az")
+GROUP = "bench-rg"
+
+
+def start_emulator(work, *extra):
+    os.makedirs(work, exist_ok=True)
+    ready = os.path.join(work, "ready.json")
+    log = open(os.path.join(work, "emulator.log"), "w")  # lives as long as the emulator
+    process = subprocess.Popen(
+        [sys.executable, "-m", "armemulator", "--ready-file", ready, "--certs", os.path.join(work, "certs"), *extra],
+        cwd=REPO,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 30
+    while not os.path.exists(ready):
+        if process.poll() is not None or time.monotonic() > deadline:
+            sys.exit("the emulator did not start")
+        time.sleep(0.05)
+    with open(ready) as f:
+        info = json.load(f)
+    emulator = Emulator(info["url"], info["ca"])
+    emulator.subscription = info["subscription"]
+    return process, emulator
+
+
+def profile(emulator, work, name, wheel=None):
+    env = az_environment(
+        os.environ,
+        emulator.url,
+        emulator.ca_path,
+        os.path.join(work, name, "config"),
+        os.path.join(work, name, "extensions"),
+    )
+    if wheel:
+        install_extension(AZ, env, wheel)
+    login(AZ, env, emulator.url)
+    subprocess.run([AZ, "aks", "show", "--help"], env=env, capture_output=True, check=True)  # build the index
+    return env
+
+
+def timed(args, env):
+    start = time.perf_counter()
+    completed = subprocess.run(
+        [AZ, *args], env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False
+    )
+    elapsed = time.perf_counter() - start
+    if completed.returncode != 0:
+        sys.exit(f"az {' '.join(args)} failed: {completed.stderr}")
+    return elapsed
+
+
+def side_by_side(label, args, envs, repeat, before=None, emulator=None):
+    """Median wall time of `az ARGS` per profile, runs interleaved so drift hits both alike."""
+    times = {name: [] for name in envs}
+    requests = {name: [] for name in envs}
+    for _ in range(repeat):
+        for name, env in envs.items():
+            if before:
+                before()
+            if emulator:
+                emulator.clear_requests()
+            times[name].append(timed(args, env))
+            if emulator:
+                requests[name].append(len(emulator.requests()))
+    medians = {name: statistics.median(t) for name, t in times.items()}
+    row = {
+        "benchmark": label,
+        "core_s": round(medians["core"], 3),
+        "extension_s": round(medians["extension"], 3),
+        "ratio": round(medians["extension"] / medians["core"], 3),
+        "runs": repeat,
+    }
+    if emulator:
+        row["core_requests"] = max(requests["core"])
+        row["extension_requests"] = max(requests["extension"])
+    print(json.dumps(row), flush=True)
+    return row
+
+
+def fleet(work, wheel, size):
+    process, emulator = start_emulator(os.path.join(work, "fleet"), "--operation-seconds", "2")
+    try:
+        envs = {"core": profile(emulator, work, "fleet-core"), "extension": profile(emulator, work, "fleet-ext", wheel)}
+
+        def seed():
+            for i in range(size):
+                emulator.put_cluster(
+                    emulator.subscription, GROUP, f"fleet-{i:03d}", sample_cluster(image_cleaner=(False, 24 + i % 2000))
+                )
+
+        emulator.throttle("write", rate=10, burst=200)
+        emulator.throttle("read", rate=25, burst=250)
+        seed()
+        start = time.perf_counter()
+        completed = subprocess.run(
+            [AZ, "aks", "image-cleaner", "set", "--enable", "--all", "-o", "json"],
+            env=envs["extension"],
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+        extension_s = time.perf_counter() - start
+        results = json.loads(completed.stdout or "[]")
+        throttled = sum(1 for r in emulator.requests() if r["status"] == 429)
+        lost = sum(
+            1
+            for i in range(size)
+            if emulator.cluster(emulator.subscription, GROUP, f"fleet-{i:03d}")["properties"]["securityProfile"][
+                "imageCleaner"
+            ]
+            != {"enabled": True, "intervalHours": 24 + i % 2000}
+        )
+        seed()
+        emulator.clear_requests()
+        loop = " ".join(
+            f"{AZ} aks update -g {GROUP} -n fleet-{i:03d} --enable-image-cleaner -o none || exit 1;"
+            for i in range(size)
+        )
+        start = time.perf_counter()
+        subprocess.run(
+            ["bash", "-c", loop], env=envs["core"], check=True, capture_output=True, stdin=subprocess.DEVNULL
+        )
+        core_s = time.perf_counter() - start
+        row = {
+            "benchmark": f"fleet of {size}: set --enable --all vs shell loop of core aks update",
+            "core_s": round(core_s, 1),
+            "extension_s": round(extension_s, 1),
+            "speedup": round(core_s / extension_s, 1),
+            "exit_code": completed.returncode,
+            "failed_clusters": sum(1 for r in results if r.get("result") == "failed"),
+            "changed_clusters": sum(1 for r in results if r.get("result") == "changed"),
+            "lost_updates": lost,
+            "throttled_requests": throttled,
+        }
+        print(json.dumps(row), flush=True)
+        return row
+    finally:
+        process.terminate()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--fleet-size", type=int, default=200)
+    parser.add_argument("--skip-fleet", action="store_true")
+    args = parser.parse_args()
+    wheels = sorted(f for f in os.listdir(os.path.join(REPO, "dist")) if f.endswith(".whl"))
+    wheel = os.path.join(REPO, "dist", wheels[-1])
+    work = tempfile.mkdtemp(prefix="imagecleaner-bench-")
+    process, emulator = start_emulator(work)
+    rows = []
+    try:
+        envs = {"core": profile(emulator, work, "core"), "extension": profile(emulator, work, "ext", wheel)}
+        emulator.put_cluster(emulator.subscription, GROUP, "one", sample_cluster(image_cleaner=(False, 72)))
+        rows.append(
+            side_by_side(
+                "start-up: az aks show", ["aks", "show", "-g", GROUP, "-n", "one", "-o", "none"], envs, args.repeat
+            )
+        )
+        rows.append(side_by_side("start-up: az aks update --help", ["aks", "update", "--help"], envs, args.repeat))
+
+        def reset():
+            emulator.put_cluster(emulator.subscription, GROUP, "one", sample_cluster(image_cleaner=(False, 72)))
+
+        rows.append(
+            side_by_side(
+                "one update: az aks update --enable-image-cleaner",
+                ["aks", "update", "-g", GROUP, "-n", "one", "--enable-image-cleaner", "-o", "none"],
+                envs,
+                args.repeat,
+                before=reset,
+                emulator=emulator,
+            )
+        )
+    finally:
+        process.terminate()
+    if not args.skip_fleet:
+        rows.append(fleet(work, wheel, args.fleet_size))
+    machine = {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()}
+    with open(os.path.join(REPO, "benchmarks", "results.json"), "w") as f:
+        json.dump(
+            {"machine": machine, "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "rows": rows}, f, indent=2
+        )
+    print("\nbenchmark".ljust(62), "core".rjust(9), "extension".rjust(10), "ratio".rjust(7))
+    for row in rows:
+        ratio = row.get("ratio") or f"{row.get('speedup')}x faster"
+        print(
+            row["benchmark"][:60].ljust(61),
+            str(row["core_s"]).rjust(9),
+            str(row["extension_s"]).rjust(10),
+            str(ratio).rjust(7),
+        )
+
+
+if __name__ == "__main__":
+    main()
