@@ -7,7 +7,7 @@ imports nothing heavy: commands, arguments and help load on demand.
 from azure.cli.core import AzCommandsLoader
 
 EXTENSION_NAME = "imagecleaner"
-TESTED_CORE_TEXT = "2.91.0"
+TESTED_CORE_TEXT = "2.76.0, 2.85.0 and 2.91.0"
 
 
 class ImageCleanerCommandsLoader(AzCommandsLoader):

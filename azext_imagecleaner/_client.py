@@ -37,13 +37,37 @@ def retry_budget_seconds(cli_ctx):
     return cli_ctx.config.getint("imagecleaner", "retry_seconds", fallback=DEFAULT_RETRY_SECONDS)
 
 
-def cf_managed_clusters(cli_ctx, *_):
+def managed_clusters_client(cli_ctx, subscription_id=None):
+    """managedClusters operations with the bounded retry policy, keeping unknown fields on older SDKs."""
     from azure.cli.core.commands.client_factory import get_mgmt_service_client
     from azure.cli.core.profiles import ResourceType
 
+    keep_unknown = _keep_unknown_fields_policy()
+    extra = {"per_call_policies": [keep_unknown]} if keep_unknown else {}
     client = get_mgmt_service_client(
         cli_ctx,
         ResourceType.MGMT_CONTAINERSERVICE,
+        subscription_id=subscription_id,
         retry_policy=retry_policy(retry_budget_seconds(cli_ctx)),
+        **extra,
     )
-    return client.managed_clusters
+    operations = client.managed_clusters
+    if keep_unknown:
+        # msrest-style operations carry their serializer, whose dependencies are the model classes by name.
+        keep_unknown.models = getattr(getattr(operations, "_serialize", None), "dependencies", None)
+    return operations
+
+
+def _keep_unknown_fields_policy():
+    """Only msrest-style SDKs (before 41, as in az 2.76) drop unknown fields; newer ones keep them."""
+    from azure.mgmt.containerservice import models
+
+    if not hasattr(models.ManagedCluster, "_attribute_map"):
+        return None
+    from azext_imagecleaner._unknown_fields import KeepUnknownFields
+
+    return KeepUnknownFields()
+
+
+def cf_managed_clusters(cli_ctx, *_):
+    return managed_clusters_client(cli_ctx)

@@ -18,8 +18,8 @@ def _kubeconfig_from_arm(mc_client, resource_group, name, admin):
         credentials = mc_client.list_cluster_admin_credentials(resource_group, name)
     else:
         credentials = mc_client.list_cluster_user_credentials(resource_group, name)
-    value = credentials.kubeconfigs[0].value
-    return yaml.safe_load(value.decode("utf-8") if isinstance(value, bytes) else value)
+    value = credentials.kubeconfigs[0].value  # bytes in SDK 41, bytearray in SDK 38 (az 2.76)
+    return yaml.safe_load(bytes(value).decode("utf-8") if isinstance(value, (bytes, bytearray)) else value)
 
 
 @contextmanager

@@ -66,17 +66,9 @@ class _Clients(threading.local):
 
     def get(self, subscription):
         if subscription not in self.by_subscription:
-            from azure.cli.core.commands.client_factory import get_mgmt_service_client
-            from azure.cli.core.profiles import ResourceType
+            from azext_imagecleaner._client import managed_clusters_client
 
-            from azext_imagecleaner._client import retry_budget_seconds, retry_policy
-
-            self.by_subscription[subscription] = get_mgmt_service_client(
-                self.cli_ctx,
-                ResourceType.MGMT_CONTAINERSERVICE,
-                subscription_id=subscription,
-                retry_policy=retry_policy(retry_budget_seconds(self.cli_ctx)),
-            ).managed_clusters
+            self.by_subscription[subscription] = managed_clusters_client(self.cli_ctx, subscription)
         return self.by_subscription[subscription]
 
 

@@ -13,7 +13,9 @@ def unfit_core(monkeypatch):
     monkeypatch.setattr(core_module, "_loaded", None)
 
 
-@pytest.mark.parametrize("args", [["update", "--enable-image-cleaner"], ["create", "--enable-image-cleaner"]])
+@pytest.mark.parametrize(
+    "args", [["update", "--enable-image-cleaner"], ["create", "--enable-image-cleaner", "--no-ssh-key"]]
+)
 def test_one_clear_line(az, unfit_core, args):
     code, out, err = az("aks", args[0], "-g", "rg", "-n", "c", *args[1:])
     assert code != 0

@@ -13,7 +13,7 @@ NOT_LOGGED_IN = "Please run 'az login'"
 @pytest.mark.parametrize("value", ["0", "-1", "23", "2161", "99999"])
 @pytest.mark.parametrize("command", ["create", "update"])
 def test_out_of_range_interval_is_refused_naming_flag_value_and_range(az, command, value):
-    extra = ["--enable-image-cleaner"] if command == "create" else []
+    extra = ["--enable-image-cleaner", "--no-ssh-key"] if command == "create" else []
     code, out, err = az("aks", command, "-g", "rg", "-n", "c", *extra, f"--image-cleaner-interval-hours={value}")
     assert code != 0
     assert f"--image-cleaner-interval-hours {value} is out of range" in err
@@ -51,7 +51,7 @@ def test_zero_alone_on_update_does_not_prompt(az, monkeypatch):
             "--disable-image-cleaner cannot be used with --image-cleaner-interval-hours",
         ),
         (
-            ["create", "--image-cleaner-interval-hours", "48"],
+            ["create", "--no-ssh-key", "--image-cleaner-interval-hours", "48"],
             "--image-cleaner-interval-hours on a new cluster needs --enable-image-cleaner",
         ),
     ],
@@ -79,9 +79,9 @@ def test_create_has_no_disable_flag(az):
         ["update", "--disable-image-cleaner"],
         ["update", "--tags", "team=platform"],
         ["update", "--ca-certs", "/dev/null"],
-        ["create", "--enable-image-cleaner"],
-        ["create", "--enable-image-cleaner", "--image-cleaner-interval-hours", "48"],
-        ["create", "--tags", "a=b", "--enable-managed-identity"],
+        ["create", "--no-ssh-key", "--enable-image-cleaner"],
+        ["create", "--no-ssh-key", "--enable-image-cleaner", "--image-cleaner-interval-hours", "48"],
+        ["create", "--no-ssh-key", "--tags", "a=b", "--enable-managed-identity"],
     ],
 )
 def test_good_input_passes_the_validators(az, args):
