@@ -29,4 +29,4 @@ class ImageCleanerCommandsLoader(AzCommandsLoader):
         load_arguments(self, command)
 
 
-COMMAND_LOADER_CLS = ImageCleanerCommandsLoader
+COMMAND_LOADER_CLS = ImageCleanerCommandsLoader  # pylint: disable=invalid-name  # the name az looks for

@@ -6,6 +6,7 @@ between az releases. Everything the extension uses from them is listed in
 clear line instead of a traceback from deep inside the pipeline.
 """
 
+import functools
 import importlib
 from types import SimpleNamespace
 
@@ -65,32 +66,27 @@ def incompatibility_message(missing, core_version):
     )
 
 
-_loaded = None
-
-
+@functools.cache
 def core():
     """The core acs pieces the extension uses, or a CLIInternalError that says which are missing."""
-    global _loaded  # noqa: PLW0603 - imported once per az process
-    if _loaded is None:
-        missing = missing_core_features()
-        if missing:
-            from azure.cli.core import __version__ as core_version
-            from azure.cli.core.azclierror import CLIInternalError
+    missing = missing_core_features()
+    if missing:
+        from azure.cli.core import __version__ as core_version
+        from azure.cli.core.azclierror import CLIInternalError
 
-            raise CLIInternalError(incompatibility_message(missing, core_version))
-        params = importlib.import_module(f"{_ACS}._params")
-        consts = importlib.import_module(f"{_ACS}._consts")
-        custom = importlib.import_module(f"{_ACS}.custom")
-        decorators = importlib.import_module(f"{_ACS}.managed_cluster_decorator")
-        _loaded = SimpleNamespace(
-            load_arguments=params.load_arguments,
-            DecoratorEarlyExitException=consts.DecoratorEarlyExitException,
-            aks_create=custom.aks_create,
-            aks_update=custom.aks_update,
-            CreateDecorator=decorators.AKSManagedClusterCreateDecorator,
-            UpdateDecorator=decorators.AKSManagedClusterUpdateDecorator,
-            Context=decorators.AKSManagedClusterContext,
-            ParamDict=decorators.AKSManagedClusterParamDict,
-            DecoratorMode=decorators.DecoratorMode,
-        )
-    return _loaded
+        raise CLIInternalError(incompatibility_message(missing, core_version))
+    params = importlib.import_module(f"{_ACS}._params")
+    consts = importlib.import_module(f"{_ACS}._consts")
+    custom = importlib.import_module(f"{_ACS}.custom")
+    decorators = importlib.import_module(f"{_ACS}.managed_cluster_decorator")
+    return SimpleNamespace(
+        load_arguments=params.load_arguments,
+        DecoratorEarlyExitException=consts.DecoratorEarlyExitException,
+        aks_create=custom.aks_create,
+        aks_update=custom.aks_update,
+        CreateDecorator=decorators.AKSManagedClusterCreateDecorator,
+        UpdateDecorator=decorators.AKSManagedClusterUpdateDecorator,
+        Context=decorators.AKSManagedClusterContext,
+        ParamDict=decorators.AKSManagedClusterParamDict,
+        DecoratorMode=decorators.DecoratorMode,
+    )

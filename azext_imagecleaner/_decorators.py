@@ -98,6 +98,8 @@ def _build_decorator_classes(core):
             super().__init__(cmd, client, raw_parameters, resource_type)
 
         def init_context(self):
+            # Core's decorators set their context here too, called from their __init__.
+            # pylint: disable=attribute-defined-outside-init
             self.context = guarded_context(self, core.DecoratorMode.CREATE)
 
         def set_up_image_cleaner(self, mc):
@@ -110,6 +112,8 @@ def _build_decorator_classes(core):
             super().__init__(cmd, client, raw_parameters, resource_type)
 
         def init_context(self):
+            # Core's decorators set their context here too, called from their __init__.
+            # pylint: disable=attribute-defined-outside-init
             self.context = guarded_context(self, core.DecoratorMode.UPDATE)
 
         def fetch_mc(self):

@@ -33,7 +33,7 @@ def cluster_text(resource_group, name):
     return f"cluster '{name}' in resource group '{resource_group}'"
 
 
-def cli_error_for(status, code, message, resource_group, name, *, retry_after=None):  # noqa: PLR0911 - a branch per error
+def cli_error_for(status, code, message, resource_group, name, *, retry_after=None):  # noqa: PLR0911
     """The az error for an ARM error answer about the cluster."""
     cluster = cluster_text(resource_group, name)
     service = f"({code}) {message}" if code else message

@@ -50,8 +50,9 @@ EXAMPLES = {
 _MERGED_MARK = "x-imagecleaner"
 
 
-def merge_help(command, help_entries=helps):
+def merge_help(command, help_entries=None):
     """Fold the extension's examples into `command`'s help and drop core's texts of its flags."""
+    help_entries = helps if help_entries is None else help_entries
     examples = EXAMPLES.get(command)
     text = help_entries.get(command)
     if examples is None or (text and _MERGED_MARK in text):
@@ -90,11 +91,15 @@ long-summary: >-
     and excluded images are never removed.
 examples:
   - name: Remove two images from every node where no container uses them.
-    text: az aks image-cleaner run -g MyResourceGroup -n MyManagedCluster --images docker.io/library/alpine:3.7.3 docker.io/library/redis:6.0.5
+    text: >-
+        az aks image-cleaner run -g MyResourceGroup -n MyManagedCluster --images docker.io/library/alpine:3.7.3
+        docker.io/library/redis:6.0.5
   - name: Remove every unused image and wait for the node counts.
     text: az aks image-cleaner run -g MyResourceGroup -n MyManagedCluster --all --wait
   - name: Run with the admin credentials and give up waiting after five minutes.
-    text: az aks image-cleaner run -g MyResourceGroup -n MyManagedCluster --images myregistry.azurecr.io/app:1.0 --wait --timeout 300 --admin
+    text: >-
+        az aks image-cleaner run -g MyResourceGroup -n MyManagedCluster --images myregistry.azurecr.io/app:1.0
+        --wait --timeout 300 --admin
 """
 
 helps["aks image-cleaner exclusion"] = """
@@ -119,9 +124,13 @@ type: command
 short-summary: Add exclusion patterns to the extension's user list (created when missing).
 examples:
   - name: Never remove any image of a registry path, nor any tag of one image.
-    text: az aks image-cleaner exclusion add -g MyResourceGroup -n MyManagedCluster --images 'docker.io/library/*' 'myregistry.azurecr.io/app:*'
+    text: >-
+        az aks image-cleaner exclusion add -g MyResourceGroup -n MyManagedCluster --images 'docker.io/library/*'
+        'myregistry.azurecr.io/app:*'
   - name: Never remove one exact image.
-    text: az aks image-cleaner exclusion add -g MyResourceGroup -n MyManagedCluster --images docker.io/library/alpine:3.7.3
+    text: >-
+        az aks image-cleaner exclusion add -g MyResourceGroup -n MyManagedCluster --images
+        docker.io/library/alpine:3.7.3
 """
 
 helps["aks image-cleaner exclusion remove"] = """
@@ -129,7 +138,9 @@ type: command
 short-summary: Remove exclusion patterns from the extension's user list.
 examples:
   - name: Let Image Cleaner remove an image again.
-    text: az aks image-cleaner exclusion remove -g MyResourceGroup -n MyManagedCluster --images docker.io/library/alpine:3.7.3
+    text: >-
+        az aks image-cleaner exclusion remove -g MyResourceGroup -n MyManagedCluster --images
+        docker.io/library/alpine:3.7.3
 """
 
 helps["aks image-cleaner logs"] = """
@@ -196,7 +207,10 @@ examples:
   - name: See what would change in a resource group, without changing anything.
     text: az aks image-cleaner set --enable --interval-hours 72 --resource-group MyResourceGroup --dry-run -o table
   - name: Turn it off on two clusters given by ID.
-    text: az aks image-cleaner set --disable --ids /subscriptions/SUB/resourceGroups/RG/providers/Microsoft.ContainerService/managedClusters/c1 /subscriptions/SUB/resourceGroups/RG/providers/Microsoft.ContainerService/managedClusters/c2
+    text: >-
+        az aks image-cleaner set --disable --ids
+        /subscriptions/SUB/resourceGroups/RG/providers/Microsoft.ContainerService/managedClusters/c1
+        /subscriptions/SUB/resourceGroups/RG/providers/Microsoft.ContainerService/managedClusters/c2
   - name: Every cluster of two subscriptions, ten at a time.
     text: az aks image-cleaner set --enable --all --subscriptions Prod Dev --max-parallel 10
 """

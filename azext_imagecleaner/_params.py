@@ -25,8 +25,9 @@ INTERVAL_HELP = (
 
 
 def load_arguments(self, command):
-    cluster_side = command is not None and command.startswith("aks image-cleaner")
-    if command is None or cluster_side:
+    # az passes '' when it loads every command's arguments (docs, linters).
+    cluster_side = bool(command) and command.startswith("aks image-cleaner")
+    if not command or cluster_side:
         load_cluster_arguments(self)
         load_fleet_arguments(self)
     if cluster_side:
@@ -102,7 +103,7 @@ def load_cluster_arguments(self):
     with self.argument_context("aks image-cleaner logs") as c:
         c.argument("node", help="Only the worker pod on this node.")
         c.argument("container", arg_type=get_enum_type(CONTAINERS), help="Only this container's log.")
-        c.argument("output_dir", help="Save each log to DIR/<pod>.<container>.log, with an index.json.")
+        c.argument("output_dir", help="Save each log to `DIR/<pod>.<container>.log`, with an index.json.")
 
     with self.argument_context("aks image-cleaner report") as c:
         c.argument("from_dir", help="Read logs saved by 'az aks image-cleaner logs --output-dir' instead of live pods.")

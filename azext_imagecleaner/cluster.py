@@ -113,7 +113,7 @@ def _delete_imagelist_if_present(kube, resource_group_name, name):
     except Exception as ex:
         if not not_found(ex):
             raise
-        if getattr(ex, "body", "") and "could not find the requested resource" in (ex.body or ""):
+        if "could not find the requested resource" in (getattr(ex, "body", None) or ""):
             raise _not_installed(resource_group_name, name) from ex
         return False
     kube.delete_imagelist(IMAGELIST_NAME)
@@ -146,9 +146,9 @@ def _wait_for_run(cmd, kube, uid, timeout, resource_group_name, name):
                     "The ImageList was replaced by someone else while this run was waited for.",
                     f"See 'az aks image-cleaner status -g {resource_group_name} -n {name}'.",
                 )
-            status = current.get("status") or {}
-            if status.get("timestamp"):
-                return status
+            run_status = current.get("status") or {}
+            if run_status.get("timestamp"):
+                return run_status
             if time.monotonic() >= deadline:
                 raise AzureResponseError(
                     f"The manual run did not finish within {timeout} s; it goes on in the cluster.",

@@ -7,6 +7,7 @@ the first GET to the end of the operation, is mapped in `_errors`.
 """
 
 import inspect
+from contextlib import contextmanager
 
 from knack.log import get_logger
 
@@ -121,24 +122,20 @@ def _finish(cmd, result, params):
         raise failed from ex
 
 
-class _mapped_errors:
+@contextmanager
+def _mapped_errors(resource_group_name, name):
     """Turn service and network failures into one clear az error; leave az's own errors alone."""
+    from azure.cli.core.azclierror import AzCLIError
 
-    def __init__(self, resource_group_name, name):
-        self.resource_group_name, self.name = resource_group_name, name
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, ex, tb):
-        from azure.cli.core.azclierror import AzCLIError
-
-        if ex is None or (isinstance(ex, AzCLIError) and not _wraps_http_error(ex)):
-            return False
+    try:
+        yield
+    except Exception as ex:
+        if isinstance(ex, AzCLIError) and not _wraps_http_error(ex):
+            raise
         original = _wraps_http_error(ex) or ex
-        mapped = _errors.translate(original, self.resource_group_name, self.name)
+        mapped = _errors.translate(original, resource_group_name, name)
         if mapped is None:
-            return False
+            raise
         raise mapped from original
 
 

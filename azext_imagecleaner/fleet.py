@@ -7,6 +7,7 @@ read on 412, Retry-After honoured on 429 and 5xx within the retry budget;
 a busy cluster (409) is waited for, within --busy-timeout, then tried again.
 """
 
+import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -32,21 +33,17 @@ class Target:
     name: str
 
 
+_CLUSTER_ID = re.compile(
+    r"/subscriptions/(?P<subscription>[^/]+)/resourceGroups/(?P<group>[^/]+)"
+    r"/providers/Microsoft\.ContainerService/managedClusters/(?P<name>[^/]+)/?",
+    re.IGNORECASE,
+)
+
+
 def parse_cluster_id(resource_id):
     """(subscription, resource group, name) of a managedClusters resource ID, or None."""
-    parts = (resource_id or "").strip("/").split("/")
-    lowered = [p.lower() for p in parts]
-    if (
-        len(parts) == 8
-        and lowered[0] == "subscriptions"
-        and lowered[2] == "resourcegroups"
-        and lowered[4] == "providers"
-        and lowered[5] == "microsoft.containerservice"
-        and lowered[6] == "managedclusters"
-        and all(parts)
-    ):
-        return Target(parts[1], parts[3], parts[7])
-    return None
+    match = _CLUSTER_ID.fullmatch(resource_id or "")
+    return Target(match["subscription"], match["group"], match["name"]) if match else None
 
 
 def describe(profile):
@@ -139,7 +136,7 @@ def set_clusters(
 ):
     flags = Flags(enable=enable, disable=disable, interval_hours=interval_hours)
     clients = _Clients(cmd.cli_ctx)
-    targets = _targets(cmd, clients, cluster_ids, resource_group_name, all_clusters, subscriptions)
+    targets = _targets(cmd, cluster_ids, resource_group_name, all_clusters, subscriptions)
     if not targets:
         logger.warning("No cluster matched: nothing to do.")
         return []
@@ -167,7 +164,7 @@ def set_clusters(
     return rows
 
 
-def _targets(cmd, clients, cluster_ids, resource_group_name, all_clusters, subscriptions):
+def _targets(cmd, cluster_ids, resource_group_name, all_clusters, subscriptions):
     if cluster_ids:
         return list(dict.fromkeys(parse_cluster_id(i) for i in cluster_ids))
     targets = []

@@ -10,7 +10,9 @@ def unfit_core(monkeypatch):
     needs = dict(core_module.CORE_NEEDS)
     needs["azure.cli.command_modules.acs.managed_cluster_decorator"] += ("AKSManagedClusterUpdateDecorator.gone",)
     monkeypatch.setattr(core_module, "CORE_NEEDS", needs)
-    monkeypatch.setattr(core_module, "_loaded", None)
+    core_module.core.cache_clear()
+    yield
+    core_module.core.cache_clear()
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Run every test (unit, in-process az, end to end) against other az releases, each in its own
+# virtualenv (.venv-<release>), in parallel, with the wheel scripts/setup.sh built.
+# Usage: scripts/test-matrix.sh [RELEASE ...]    (default: 2.76.0 2.85.0; 2.91.0 is scripts/test.sh)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+releases=("$@")
+[ ${#releases[@]} -gt 0 ] || releases=(2.76.0 2.85.0)
+PYTHON=${PYTHON:-python3}
+ls dist/imagecleaner-*.whl >/dev/null 2>&1 || scripts/setup.sh
+IMAGECLEANER_WHEEL=$(ls "$PWD"/dist/imagecleaner-*.whl)
+export IMAGECLEANER_WHEEL
+
+run_release() {
+    local release=$1 venv=.venv-$1 log=.matrix-$1.log
+    {
+        start=$(date +%s)
+        [ -x "$venv/bin/python" ] || "$PYTHON" -m venv "$venv"
+        if ! cmp -s <(echo "$release"; cat requirements-matrix.txt) "$venv/.installed"; then
+            "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+                "azure-cli==$release" -r requirements-matrix.txt
+            { echo "$release"; cat requirements-matrix.txt; } > "$venv/.installed"
+        fi
+        status=0
+        "$venv/bin/python" -m pytest -q -p no:cacheprovider || status=$?
+        echo "matrix: azure-cli $release finished in $(( $(date +%s) - start )) s"
+        exit $status
+    } > "$log" 2>&1
+}
+
+pids=()
+for release in "${releases[@]}"; do
+    run_release "$release" &
+    pids+=($!)
+done
+failed=0
+for i in "${!releases[@]}"; do
+    if ! wait "${pids[$i]}"; then
+        failed=1
+        echo "matrix: azure-cli ${releases[$i]} FAILED; its log:"
+        cat ".matrix-${releases[$i]}.log"
+    fi
+done
+for release in "${releases[@]}"; do
+    echo "== azure-cli $release"
+    grep -E "passed|failed|error" ".matrix-$release.log" | tail -n 2
+done
+exit $failed
