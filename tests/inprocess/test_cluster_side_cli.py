@@ -50,3 +50,28 @@ def test_bad_input_is_refused_before_login(az, args, message):
 def test_good_input_reaches_login(az, args):
     code, _, err = az("aks", "image-cleaner", *args, "-g", "rg", "-n", "c")
     assert code != 0 and NOT_LOGGED_IN in err
+
+
+@pytest.mark.parametrize("command", ["list", "set"])
+def test_fleet_commands_have_help_with_examples(az, command):
+    code, out, _ = az("aks", "image-cleaner", command, "--help")
+    assert code == 0
+    assert "Examples" in out
+    assert f"az aks image-cleaner {command} -" in " ".join(out.split())
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--enable", "--interval-hours", "23", "--all"], "--interval-hours 23 is out of range"),
+        (["--disable", "--all", "--ids", "x"], "Choose the clusters one way only"),
+    ],
+)
+def test_fleet_bad_input_is_refused_before_login(az, args, message):
+    code, _, err = az("aks", "image-cleaner", "set", *args)
+    assert code != 0 and message in err and NOT_LOGGED_IN not in err
+
+
+def test_fleet_good_input_reaches_login(az):
+    code, _, err = az("aks", "image-cleaner", "set", "--enable", "--all", "--dry-run")
+    assert code != 0 and NOT_LOGGED_IN in err
