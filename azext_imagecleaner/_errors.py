@@ -6,6 +6,7 @@ and MSAL raise.
 """
 
 import re
+from contextlib import contextmanager
 
 from azure.cli.core.azclierror import (
     AzureConnectionError,
@@ -148,6 +149,36 @@ def translate(ex, resource_group, name):
             "Check the network, proxy and REQUESTS_CA_BUNDLE settings, then run the command again; "
             "nothing was changed unless 'az aks show' says otherwise.",
         )
+    return None
+
+
+@contextmanager
+def mapped(resource_group_name, name):
+    """Turn service and network failures into one clear az error; leave az's own errors alone."""
+    from azure.cli.core.azclierror import AzCLIError
+
+    try:
+        yield
+    except Exception as ex:
+        if isinstance(ex, AzCLIError) and not _wraps_http_error(ex):
+            raise
+        original = _wraps_http_error(ex) or ex
+        error = translate(original, resource_group_name, name)
+        if error is None:
+            raise
+        raise error from original
+
+
+def _wraps_http_error(ex):
+    """Core's create maps SDK errors itself (`raise`, no `from`); the SDK error it came from, to map it like the rest.
+
+    The extension's own errors are raised `from` their cause and are left as they are.
+    """
+    from azure.cli.core.azclierror import AzCLIError
+    from azure.core.exceptions import HttpResponseError
+
+    if isinstance(ex, AzCLIError) and ex.__cause__ is None and isinstance(ex.__context__, HttpResponseError):
+        return ex.__context__
     return None
 
 

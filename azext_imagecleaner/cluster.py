@@ -324,13 +324,8 @@ def _save_logs(entries, output_dir):
 def status(client, resource_group_name, name, admin=False, kubeconfig=None, context=None):
     from azext_imagecleaner._status import cluster_status
 
-    try:
+    with _errors.mapped(resource_group_name, name):
         mc = client.get(resource_group_name, name)
-    except Exception as ex:
-        mapped = _errors.translate(ex, resource_group_name, name)
-        if mapped is None:
-            raise
-        raise mapped from ex
     cleaner = mc.security_profile.image_cleaner if mc.security_profile else None
     with _cluster(client, resource_group_name, name, admin, kubeconfig, context) as kube:
         config = _get_or_none(lambda: kube.get_configmap(_exclusions.NAMESPACE, "eraser-manager-config"))
@@ -418,13 +413,8 @@ def _history(client, resource_group_name, name, pod_names):
     from azext_imagecleaner._report import history_query
 
     query = history_query(pod_names)
-    try:
+    with _errors.mapped(resource_group_name, name):
         mc = client.get(resource_group_name, name)
-    except Exception as ex:
-        mapped = _errors.translate(ex, resource_group_name, name)
-        if mapped is None:
-            raise
-        raise mapped from ex
     workspace = None
     for key, addon in (mc.addon_profiles or {}).items():
         if key.lower() == "omsagent" and addon.enabled:

@@ -7,7 +7,6 @@ the first GET to the end of the operation, is mapped in `_errors`.
 """
 
 import inspect
-from contextlib import contextmanager
 
 from knack.log import get_logger
 
@@ -25,7 +24,7 @@ def aks_create(cmd, client, **params):
     acs = core()
     resource_group_name, name = params["resource_group_name"], params["name"]
     create_decorator, _ = decorator_classes(acs)
-    with _mapped_errors(resource_group_name, name):
+    with _errors.mapped(resource_group_name, name):
         _refuse_existing_cluster(client, resource_group_name, name)
         decorator = create_decorator(cmd, client, dict(params, cmd=cmd, client=client), resource_type())
         try:
@@ -55,7 +54,7 @@ def aks_update(cmd, client, **params):
             return None
         return _finish(cmd, decorator.update_mc(mc), params)
 
-    with _mapped_errors(resource_group_name, name):
+    with _errors.mapped(resource_group_name, name):
         return retry_on_concurrent_change(attempt, resource_group_name, name, user_condition)
 
 
@@ -120,36 +119,6 @@ def _finish(cmd, result, params):
         if failed is None:
             raise
         raise failed from ex
-
-
-@contextmanager
-def _mapped_errors(resource_group_name, name):
-    """Turn service and network failures into one clear az error; leave az's own errors alone."""
-    from azure.cli.core.azclierror import AzCLIError
-
-    try:
-        yield
-    except Exception as ex:
-        if isinstance(ex, AzCLIError) and not _wraps_http_error(ex):
-            raise
-        original = _wraps_http_error(ex) or ex
-        mapped = _errors.translate(original, resource_group_name, name)
-        if mapped is None:
-            raise
-        raise mapped from original
-
-
-def _wraps_http_error(ex):
-    """Core's create maps SDK errors itself (`raise`, no `from`); the SDK error it came from, to map it like the rest.
-
-    The extension's own errors are raised `from` their cause and are left as they are.
-    """
-    from azure.cli.core.azclierror import AzCLIError
-    from azure.core.exceptions import HttpResponseError
-
-    if isinstance(ex, AzCLIError) and ex.__cause__ is None and isinstance(ex.__context__, HttpResponseError):
-        return ex.__context__
-    return None
 
 
 def resource_type():

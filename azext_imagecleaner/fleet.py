@@ -106,15 +106,10 @@ def list_clusters(cmd, subscriptions=None, resource_group_name=None):
     rows = []
     for subscription in _subscriptions(cmd.cli_ctx, subscriptions):
         client = clients.get(subscription)
-        try:
+        with _errors.mapped(resource_group_name or "*", f"* in subscription {subscription}"):
             # The SDK's pager follows nextLink.
             pages = client.list_by_resource_group(resource_group_name) if resource_group_name else client.list()
             rows += [cluster_row(subscription, mc) for mc in pages]
-        except Exception as ex:
-            mapped = _errors.translate(ex, resource_group_name or "*", f"* in subscription {subscription}")
-            if mapped is None:
-                raise
-            raise mapped from ex
     return sorted(rows, key=lambda r: (r["subscription"], r["resourceGroup"] or "", r["name"]))
 
 

@@ -6,18 +6,6 @@ from armemulator.clusters import sample_cluster
 from armemulator.kube import KubeCluster, KubeError, label_selector_matches, matches, nodes_for
 
 
-class Clock:
-    now = 100.0
-
-    def __call__(self):
-        return self.now
-
-
-@pytest.fixture
-def clock():
-    return Clock()
-
-
 @pytest.fixture
 def kube(clock):
     cluster = KubeCluster(nodes_for(sample_cluster(windows_pool=True)), clock, run_seconds=2, pod_ttl_seconds=60)

@@ -8,19 +8,6 @@ from armemulator.store import DEFAULT_SUBSCRIPTION as SUB
 from armemulator.store import Store, TokenBucket
 
 
-class Clock:
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self):
-        return self.now
-
-
-@pytest.fixture
-def clock():
-    return Clock()
-
-
 @pytest.fixture
 def store(clock):
     s = Store(operation_seconds=5, clock=clock)
