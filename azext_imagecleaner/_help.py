@@ -2,9 +2,11 @@
 
 Core's help for these commands is kept whole (its parameter texts and
 examples); the extension replaces only the entries of its own three flags,
-whose texts come from `_params.py`, and adds its examples. The merge parses
-YAML, so it runs only when help is asked for.
+whose texts come from `_params.py`, and adds its examples. The merge runs
+only when help is asked for. The `aks image-cleaner` groups' help is below.
 """
+
+import json
 
 from knack.help_files import helps
 
@@ -51,26 +53,45 @@ _MERGED_MARK = "x-imagecleaner"
 
 
 def merge_help(command, help_entries=None):
-    """Fold the extension's examples into `command`'s help and drop core's texts of its flags."""
+    """Fold the extension's examples into `command`'s help and drop core's texts of its flags.
+
+    Works on the YAML text line by line: parsing and dumping core's long help costs more than az's whole
+    help output for these commands.
+    """
     help_entries = helps if help_entries is None else help_entries
     examples = EXAMPLES.get(command)
-    text = help_entries.get(command)
-    if examples is None or (text and _MERGED_MARK in text):
+    text = help_entries.get(command) or "type: command\n"
+    if examples is None or _MERGED_MARK in text:
         return
-    import yaml
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    data = yaml.load(text, Loader=loader) if text else {"type": "command"}
-    data["parameters"] = [
-        p for p in data.get("parameters") or [] if not _names_an_image_cleaner_option(p.get("name", ""))
+    sections, current = {}, None
+    for line in _without_image_cleaner_parameters(text.splitlines()):
+        if line and not line[0].isspace() and line.rstrip().endswith(":"):
+            current = line.rstrip()[:-1]
+        sections.setdefault(current, []).append(line)
+    example_lines = [
+        line
+        for example in examples
+        for line in (f"  - name: {json.dumps(example['name'])}", f"    text: {json.dumps(example['text'])}")
     ]
-    data["examples"] = list(data.get("examples") or []) + examples
-    dumped = yaml.dump(data, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper), sort_keys=False, width=1000)
-    help_entries[command] = f"# {_MERGED_MARK}\n{dumped}"
+    if "examples" in sections:
+        sections["examples"] += example_lines
+    else:
+        sections["examples"] = ["examples:", *example_lines]
+    merged = [line for lines in sections.values() for line in lines]
+    help_entries[command] = "\n".join([f"# {_MERGED_MARK}", *merged]) + "\n"
 
 
-def _names_an_image_cleaner_option(name):
-    return any(option in name.split() for option in IMAGE_CLEANER_OPTIONS)
+def _without_image_cleaner_parameters(lines):
+    """Core's YAML without the `parameters:` entries of the three Image Cleaner flags."""
+    section, skipping = None, False
+    for line in lines:
+        if line and not line[0].isspace():
+            section, skipping = line.rstrip().rstrip(":"), False
+        elif section == "parameters" and line.lstrip().startswith("- name:"):
+            name = line.split("name:", 1)[1].strip().strip("\"'")
+            skipping = any(option in name.split() for option in IMAGE_CLEANER_OPTIONS)
+        if not skipping:
+            yield line
 
 
 helps["aks image-cleaner"] = """
