@@ -13,21 +13,26 @@ CLOUD = "LocalCloud"
 def trust_bundle(base_env, ca_path, folder):
     """The emulator's CA added to the CAs already trusted, so az trusts the emulator and pip (run by
     `az extension add` for dependencies) still trusts the package index."""
-    trusted = base_env.get("REQUESTS_CA_BUNDLE") or base_env.get("SSL_CERT_FILE")
-    if not trusted or not os.path.isfile(trusted):
+    bundle = os.path.join(folder, "ca-bundle.pem")
+    # A shell that sourced the sandbox's env.sh already points at this very bundle: start from the CAs behind it.
+    candidates = (base_env.get("REQUESTS_CA_BUNDLE"), base_env.get("SSL_CERT_FILE"))
+    trusted = next((p for p in candidates if p and os.path.isfile(p) and os.path.abspath(p) != bundle), None)
+    if trusted is None:
         import certifi
 
         trusted = certifi.where()
-    bundle = os.path.join(folder, "ca-bundle.pem")
+    texts = []
+    for path in (ca_path, trusted):
+        with open(path, encoding="utf-8") as f:
+            texts.append(f.read().rstrip("\n") + "\n")
     with open(bundle, "w", encoding="utf-8") as out:
-        for path in (ca_path, trusted):
-            with open(path, encoding="utf-8") as f:
-                out.write(f.read().rstrip("\n") + "\n")
+        out.writelines(texts)
     return bundle
 
 
 def az_environment(base_env, url, ca_path, config_dir, extension_dir):
     """The variables every az call against the emulator needs."""
+    config_dir, extension_dir = os.path.abspath(config_dir), os.path.abspath(extension_dir)
     os.makedirs(config_dir, exist_ok=True)
     os.makedirs(extension_dir, exist_ok=True)
     env = dict(base_env)
