@@ -81,6 +81,20 @@ def operation_outcome(ex, resource_group, name):
     return operation_failed(status, error.get("code"), error.get("message"), resource_group, name)
 
 
+@contextmanager
+def failed_operations(resource_group, name):
+    """While waiting for a long-running operation: its Failed or Canceled end as one az error."""
+    from azure.core.exceptions import HttpResponseError
+
+    try:
+        yield
+    except HttpResponseError as ex:
+        failed = operation_outcome(ex, resource_group, name)
+        if failed is None:
+            raise
+        raise failed from ex
+
+
 def operation_failed(status, code, message, resource_group, name):
     """The az error for a long-running operation that ended Failed or Canceled."""
     return AzureResponseError(

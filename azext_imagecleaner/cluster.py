@@ -28,22 +28,24 @@ NOT_INSTALLED = (
 
 @contextmanager
 def _cluster(client, resource_group_name, name, admin=False, kubeconfig=None, context=None):
-    """A Kube handle, with every ARM, Kubernetes and network failure mapped to one az error."""
+    """A Kube handle, with every ARM, Kubernetes and network failure mapped to one az error.
+
+    Kubernetes failures are mapped here; ARM ones (fetching credentials) by `_errors.mapped`, as elsewhere.
+    """
     from azure.cli.core.azclierror import AzCLIError
     from azure.core.exceptions import HttpResponseError
 
-    try:
-        with connect(client, resource_group_name, name, admin, kubeconfig, context) as kube:
-            yield kube
-    except AzCLIError:
-        raise
-    except HttpResponseError as ex:
-        raise _errors.translate(ex, resource_group_name, name) from ex
-    except Exception as ex:
-        mapped = _errors.translate_kube(ex, resource_group_name, name)
-        if mapped is None:
+    with _errors.mapped(resource_group_name, name):
+        try:
+            with connect(client, resource_group_name, name, admin, kubeconfig, context) as kube:
+                yield kube
+        except (AzCLIError, HttpResponseError):
             raise
-        raise mapped from ex
+        except Exception as ex:
+            mapped = _errors.translate_kube(ex, resource_group_name, name)
+            if mapped is None:
+                raise
+            raise mapped from ex
 
 
 def _not_installed(resource_group_name, name):

@@ -107,18 +107,12 @@ def other_flags_given(params, defaults):
 def _finish(cmd, result, params):
     """Wait for the operation unless --no-wait, as az would after the handler."""
     from azure.cli.core.commands import LongRunningOperation
-    from azure.core.exceptions import HttpResponseError
     from azure.core.polling import LROPoller
 
     if params.get("no_wait") or not isinstance(result, LROPoller):
         return result
-    try:
+    with _errors.failed_operations(params["resource_group_name"], params["name"]):
         return LongRunningOperation(cmd.cli_ctx, f"Starting {cmd.name}")(result)
-    except HttpResponseError as ex:
-        failed = _errors.operation_outcome(ex, params["resource_group_name"], params["name"])
-        if failed is None:
-            raise
-        raise failed from ex
 
 
 def resource_type():

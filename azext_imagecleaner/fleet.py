@@ -213,7 +213,6 @@ def _update_when_idle(cmd, client, target, flags, dry_run, busy_timeout):
 
 def _attempt(cmd, client, target, flags, dry_run):
     """One read-decide-write of a cluster: (result, profile before, profile after)."""
-    from azure.core.exceptions import HttpResponseError
     from azure.core.polling import LROPoller
 
     from azext_imagecleaner._core import core
@@ -241,13 +240,8 @@ def _attempt(cmd, client, target, flags, dry_run):
         return "would change", before, wanted
     result = decorator.update_mc(decorator.update_image_cleaner(mc))
     if isinstance(result, LROPoller):
-        try:
+        with _errors.failed_operations(target.resource_group, target.name):
             result.result()
-        except HttpResponseError as ex:
-            failed = _errors.operation_outcome(ex, target.resource_group, target.name)
-            if failed is None:
-                raise
-            raise failed from ex
     return "changed", before, wanted
 
 
