@@ -5,29 +5,98 @@ AZURE_CONFIG_DIR and AZURE_EXTENSION_DIR.
 """
 
 import os
+import re
+import ssl
 import subprocess
+import sys
 
 CLOUD = "LocalCloud"
 
 
-def trust_bundle(base_env, ca_path, folder):
+class AzStepError(Exception):
+    """An az call of the profile's set-up failed; str() is one line: the command, its error, how to retry."""
+
+    def __init__(self, args, returncode, stderr):
+        lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+        # az's own one-line message, not pip's or Python's noise around it.
+        error = next((line for line in reversed(lines) if line.startswith("ERROR:")), lines[-1] if lines else "")
+        self.command = "az " + " ".join(args)
+        super().__init__(f"`{self.command}` exited {returncode}: {error or 'no error text'}")
+
+
+def system_trust():
+    """What this machine trusts without being told: the CA file OpenSSL defaults to, and pip's `cert`
+    settings (pip.conf or PIP_CERT; a TLS-inspecting proxy's CA is often set only there)."""
+    paths = ssl.get_default_verify_paths()
+    return [p for p in (paths.cafile, paths.openssl_cafile) if p] + pip_certs()
+
+
+def pip_certs():
+    """The `cert` files pip is configured with, as `pip config list` reports them from every file and
+    variable it reads."""
+    try:
+        listed = subprocess.run(
+            [sys.executable, "-m", "pip", "config", "list"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return pip_cert_settings(listed)
+
+
+def pip_cert_settings(listed):
+    """Every `cert` in `pip config list` output, whose lines look like `global.cert='/etc/ssl/ca.pem'` or
+    `:env:.cert='...'`. All of them are kept: trusting one CA file more than pip would does no harm here."""
+    return re.findall(r"^[^=\n]*\.cert='([^'\n]*)'$", listed, re.MULTILINE)
+
+
+def trust_sources(base_env, bundle, system_files, certifi_file):
+    """The CA files the sandbox's bundle starts from (pure: every path is given; `system_files` is a list or
+    a function giving one, called only when needed).
+
+    REQUESTS_CA_BUNDLE or SSL_CERT_FILE when the caller set one (but never the sandbox's own bundle, which a
+    shell that sourced .sandbox/env.sh points at); otherwise everything the machine trusts, plus certifi's
+    bundle, which is what requests trusts when nothing is set."""
+    for name in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"):
+        path = base_env.get(name)
+        if path and os.path.isfile(path) and os.path.abspath(path) != os.path.abspath(bundle):
+            return [path]
+    if callable(system_files):
+        system_files = system_files()
+    sources = []
+    for path in (*system_files, certifi_file):
+        if path and os.path.isfile(path) and os.path.realpath(path) not in map(os.path.realpath, sources):
+            sources.append(path)
+    return sources
+
+
+def trust_bundle(base_env, ca_path, folder, system_files=system_trust, certifi_file=None):
     """The emulator's CA added to the CAs already trusted, so az trusts the emulator and pip (run by
-    `az extension add` for dependencies) still trusts the package index."""
+    `az extension add` for dependencies, inheriting REQUESTS_CA_BUNDLE) still trusts the package index."""
     bundle = os.path.join(folder, "ca-bundle.pem")
-    # A shell that sourced the sandbox's env.sh already points at this very bundle: start from the CAs behind it.
-    candidates = (base_env.get("REQUESTS_CA_BUNDLE"), base_env.get("SSL_CERT_FILE"))
-    trusted = next((p for p in candidates if p and os.path.isfile(p) and os.path.abspath(p) != bundle), None)
-    if trusted is None:
+    if certifi_file is None:
         import certifi
 
-        trusted = certifi.where()
-    texts = []
-    for path in (ca_path, trusted):
-        with open(path, encoding="utf-8") as f:
-            texts.append(f.read().rstrip("\n") + "\n")
+        certifi_file = certifi.where()
+    seen, blocks = set(), []
+    for path in (ca_path, *trust_sources(base_env, bundle, system_files, certifi_file)):
+        with open(path, encoding="utf-8", errors="replace") as f:
+            text = f.read()
+        # One copy of each certificate: the system store and certifi share most of theirs.
+        for block in _PEM.findall(text) or [text.strip()]:
+            if block not in seen:
+                seen.add(block)
+                blocks.append(block)
     with open(bundle, "w", encoding="utf-8") as out:
-        out.writelines(texts)
+        out.write("\n".join(blocks) + "\n")
     return bundle
+
+
+_PEM = re.compile(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.DOTALL)
 
 
 def az_environment(base_env, url, ca_path, config_dir, extension_dir):
@@ -94,5 +163,5 @@ def _az(az, env, *args, check=True):
         check=False,
     )
     if check and completed.returncode != 0:
-        raise RuntimeError(f"az {' '.join(args)} failed ({completed.returncode}): {completed.stderr.strip()}")
+        raise AzStepError(args, completed.returncode, completed.stderr)
     return completed

@@ -8,6 +8,7 @@ Everything lives under .sandbox/ in the checkout; the user's ~/.azure is never r
 """
 
 import argparse
+import contextlib
 import glob
 import json
 import os
@@ -17,7 +18,7 @@ import subprocess
 import sys
 import time
 
-from armemulator.azprofile import az_environment, install_extension, login
+from armemulator.azprofile import AzStepError, az_environment, install_extension, login
 from armemulator.control import Emulator
 from armemulator.seed import DEMO_GROUP
 
@@ -104,8 +105,8 @@ class Sandbox:
             os.path.join(self.dir, "azextensions"),
         )
 
-    def exports(self, info):
-        env = self.env(info)
+    def exports(self, info, env=None):
+        env = env or self.env(info)
         names = [
             "AZURE_CONFIG_DIR",
             "AZURE_EXTENSION_DIR",
@@ -121,12 +122,24 @@ class Sandbox:
 
     def prepare_profile(self, info, wheel):
         env = self.env(info)
-        install_extension(self.az, env, wheel, replace=True)
-        login(self.az, env, info["url"])
+        with _step("install the extension into the sandbox's az"):
+            install_extension(self.az, env, wheel, replace=True)
+        with _step("log the sandbox's az in to the emulator"):
+            login(self.az, env, info["url"])
         with open(os.path.join(self.dir, "env.sh"), "w", encoding="utf-8") as f:
-            f.write("# source this file to point az at the sandbox\n" + self.exports(info))
+            f.write("# source this file to point az at the sandbox\n" + self.exports(info, env))
         print("sandbox: az profile logged in to the emulator, extension installed from", os.path.basename(wheel))
         return env
+
+
+@contextlib.contextmanager
+def _step(title):
+    """A failed set-up step ends the sandbox with one line: the step, the command and its error, and how to
+    retry; never a traceback."""
+    try:
+        yield
+    except AzStepError as ex:
+        sys.exit(f"sandbox: could not {title}: {ex}. Fix that, then run scripts/sandbox.sh again.")
 
 
 def run_demo(sandbox, info, env):

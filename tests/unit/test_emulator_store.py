@@ -145,8 +145,11 @@ def test_the_trust_bundle_can_be_made_again_from_a_shell_that_uses_it(tmp_path):
     emulator_ca, system = tmp_path / "ca.pem", tmp_path / "system.pem"
     emulator_ca.write_text("EMULATOR\n")
     system.write_text("SYSTEM\n")
-    first = trust_bundle({"REQUESTS_CA_BUNDLE": str(system)}, str(emulator_ca), str(tmp_path))
+    never = tmp_path / "not-used.pem"
+    first = trust_bundle({"REQUESTS_CA_BUNDLE": str(system)}, str(emulator_ca), str(tmp_path), [], str(never))
     assert open(first).read() == "EMULATOR\nSYSTEM\n"
     # `source .sandbox/env.sh`, then the sandbox again: the bundle must not read itself while writing itself.
-    again = trust_bundle({"REQUESTS_CA_BUNDLE": first, "SSL_CERT_FILE": str(system)}, str(emulator_ca), str(tmp_path))
+    again = trust_bundle(
+        {"REQUESTS_CA_BUNDLE": first, "SSL_CERT_FILE": str(system)}, str(emulator_ca), str(tmp_path), [], str(never)
+    )
     assert open(again).read() == "EMULATOR\nSYSTEM\n"
