@@ -61,6 +61,12 @@ class Emulator:
     def scheduled_run(self, subscription, resource_group, name):
         self._call("POST", f"clusters/{subscription}/{resource_group}/{name}/scheduled-run")
 
+    def node_fault(self, subscription, resource_group, name, node, fault):
+        """Make Eraser fail on one node: "runtime-unreachable", "scanner-panic", or None to heal it."""
+        self._call(
+            "POST", f"clusters/{subscription}/{resource_group}/{name}/node-fault", {"node": node, "fault": fault}
+        )
+
     def kube(self, subscription, resource_group, name):
         return self._call("GET", f"clusters/{subscription}/{resource_group}/{name}/kube")
 

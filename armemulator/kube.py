@@ -6,8 +6,9 @@ custom resource (eraser.sh/v1); `resourceVersion` on every object,
 `metadata.generation` bumped on a spec change, label selectors, and `Status`
 objects for errors. The controller reacts to a new generation of the
 ImageList named `imagelist` by starting a worker pod on every Linux node
-(only the `remover` container), writes logs in Eraser's shapes, fills the
-list's `status`, and deletes the pods a while after they finish.
+(only the `remover` container; a scheduled run has collector, trivy-scanner
+and remover), has them write what Eraser v1.4.1 writes (eraser_logs.py),
+fills the list's `status`, and deletes the pods a while after they finish.
 """
 
 import copy
@@ -16,24 +17,29 @@ import json
 import time
 import uuid
 
+from armemulator import eraser_logs
+
 KUBE_SYSTEM = "kube-system"
 EXCLUDE_LABEL = "eraser.sh/exclude.list"
 IMAGELIST_NAME = "imagelist"
 ERASER_VERSION = "v1.4.0"
 WORKER_PREFIX = "eraser-aks-"
 
-# What every emulated Linux node holds: (reference, vulnerable, running).
-NODE_IMAGES = (
-    ("docker.io/library/alpine:3.7.3", True, False),
-    ("docker.io/library/nginx:1.19.0", True, True),
-    ("docker.io/library/busybox:1.31.0", False, False),
-    ("docker.io/library/redis:6.0.5", True, False),
-    ("myregistry.azurecr.io/payments/api:2.3.1", True, False),
-    ("myregistry.azurecr.io/payments/worker:2.3.1", False, True),
-    ("mcr.microsoft.com/oss/kubernetes/pause:3.6", False, True),
-    ("docker.io/library/locked:1.0", True, False),  # its removal fails: the runtime holds a lock on it
-)
+# What every emulated Linux node holds: reference -> facts. `in_use`: a stopped container still uses it, so
+# its removal fails; `scan_fails`: trivy cannot scan it (it then goes to the remover all the same).
+NODE_IMAGES = {
+    "docker.io/library/alpine:3.7.3": {"vulnerable": True, "running": False},
+    "docker.io/library/nginx:1.19.0": {"vulnerable": True, "running": True},
+    "docker.io/library/busybox:1.31.0": {"vulnerable": False, "running": False},
+    "docker.io/library/redis:6.0.5": {"vulnerable": True, "running": False},
+    "myregistry.azurecr.io/payments/api:2.3.1": {"vulnerable": True, "running": False},
+    "myregistry.azurecr.io/payments/worker:2.3.1": {"vulnerable": False, "running": True},
+    "mcr.microsoft.com/oss/kubernetes/pause:3.6": {"vulnerable": False, "running": True},
+    "docker.io/library/locked:1.0": {"vulnerable": True, "running": False, "in_use": True},
+    "myregistry.azurecr.io/legacy/report:0.9": {"vulnerable": False, "running": False, "scan_fails": True},
+}
 FAILING_IMAGE = "docker.io/library/locked:1.0"
+UNSCANNABLE_IMAGE = "myregistry.azurecr.io/legacy/report:0.9"
 SYSTEM_EXCLUSIONS = ["mcr.microsoft.com/*"]
 
 
@@ -56,8 +62,7 @@ class KubeError(Exception):
         }
 
 
-def digest_of(reference):
-    return "sha256:" + hashlib.sha256(reference.encode()).hexdigest()
+digest_of = eraser_logs.image_id
 
 
 def _now_iso(wall):
@@ -106,10 +111,11 @@ class KubeCluster:
         self.imagelists = {}  # name -> object
         self.nodes = {n["metadata"]["name"]: n for n in nodes}
         self.node_images = {
-            name: {ref: {"vulnerable": vuln, "running": run} for ref, vuln, run in NODE_IMAGES}
+            name: copy.deepcopy(NODE_IMAGES)
             for name, node in self.nodes.items()
             if node["metadata"]["labels"]["kubernetes.io/os"] == "linux"
         }
+        self.node_faults = {}  # node -> eraser_logs.RUNTIME_UNREACHABLE or SCANNER_PANIC
         self.handled_generation = {}
         self.runs = 0
         self.eraser_installed = False
@@ -368,6 +374,11 @@ class KubeCluster:
             if pod["delete_at"] is not None and pod["delete_at"] <= now:
                 del self.pods[key]
 
+    def set_node_fault(self, node, fault):
+        if node not in self.node_images or fault not in (None, *eraser_logs.NODE_FAULTS):
+            raise KubeError(400, "BadRequest", f"no Linux node {node!r}, or no fault {fault!r}")
+        self.node_faults[node] = fault
+
     def start_scheduled_run(self):
         """A run of the schedule: collector, trivy-scanner and remover on every Linux node."""
         self._start_run(None, manual=False)
@@ -378,13 +389,14 @@ class KubeCluster:
         ends_at = self.clock() + self.run_seconds
         exclusions = self._exclusions()
         for node in sorted(self.node_images):
+            inventory, fault = self.node_images[node], self.node_faults.get(node)
             if manual:
-                logs, failed = self._manual_logs(node, images, exclusions)
+                logs, failed = eraser_logs.manual_run(node, inventory, images, exclusions, matches, self.wall, fault)
             else:
-                logs, failed = self._scheduled_logs(node, exclusions)
+                logs, failed = eraser_logs.scheduled_run(node, inventory, exclusions, matches, self.wall, fault)
             pod_name = f"{WORKER_PREFIX}{hashlib.sha1(f'{self.runs}{node}'.encode()).hexdigest()[:5]}"
             self._add_pod(pod_name, node, logs, {"app": "eraser", "eraser.sh/run": str(self.runs)}, ends_at=ends_at)
-            self.pods[(KUBE_SYSTEM, pod_name)].update(run=run, failed=False)
+            self.pods[(KUBE_SYSTEM, pod_name)].update(run=run, failed=fault is not None)
             run["pods"].append(pod_name)
             run["failed_nodes"] += int(failed)
         run["skipped"] = len(self.nodes) - len(self.node_images)
@@ -422,94 +434,6 @@ class KubeCluster:
                 except (ValueError, AttributeError):
                     continue
         return patterns
-
-    def _line(self, logger, msg, level="info", **fields):
-        entry = {
-            "level": level,
-            "ts": round(self.wall(), 6),
-            "logger": logger,
-            "caller": f"{logger}/{logger}.go:{100 + len(msg)}",
-            "msg": msg,
-        }
-        if logger == "scanner":
-            entry["provider"] = "trivy"
-        entry.update(fields)
-        return json.dumps(entry)
-
-    def _manual_logs(self, node, images, exclusions):
-        inventory = self.node_images[node]
-        lines = [self._line("remover", "successfully parsed image list file", count=len(images), images=images)]
-        failed = False
-        if images == ["*"]:
-            for ref, facts in list(inventory.items()):
-                if facts["running"] or any(matches(p, ref) for p in exclusions):
-                    continue
-                if ref == FAILING_IMAGE:
-                    failed = True
-                    continue
-                del inventory[ref]
-                lines.append(self._line("remover", "removed image", digest=digest_of(ref)))
-            lines.append(
-                self._line("remover", "error during prune", level="error")
-                if failed
-                else self._line("remover", "prune successful")
-            )
-            return {"remover": "\n".join(lines) + "\n"}, failed
-        for ref in images:
-            facts = inventory.get(ref)
-            keys = {"given": ref, "imageID": digest_of(ref), "name": [ref]}
-            if facts is None:
-                lines.append(self._line("remover", "image is not on node", given=ref))
-            elif any(matches(p, ref) for p in exclusions):
-                lines.append(self._line("remover", "image is excluded", **keys))
-            elif facts["running"]:
-                lines.append(self._line("remover", "image is running", **keys))
-            elif ref == FAILING_IMAGE:
-                failed = True
-                lines.append(
-                    self._line(
-                        "remover",
-                        "error removing image",
-                        level="error",
-                        error="rpc error: code = Unknown desc = image is in use by a container",
-                        **keys,
-                    )
-                )
-            else:
-                del inventory[ref]
-                lines.append(self._line("remover", "removed image", **keys))
-        return {"remover": "\n".join(lines) + "\n"}, failed
-
-    def _scheduled_logs(self, node, exclusions):
-        inventory = self.node_images[node]
-        unused = [ref for ref, f in inventory.items() if not f["running"]]
-        collector = [
-            self._line(
-                "collector",
-                "images collected",
-                **{
-                    "finalImages:": [
-                        {"image_id": digest_of(r), "names": [r], "digests": [digest_of(r)]} for r in unused
-                    ]
-                },
-            )
-        ]
-        vulnerable = [r for r in unused if inventory[r]["vulnerable"]]
-        scanner = [
-            self._line(
-                "scanner",
-                "vulnerable image found",
-                img={"image_id": digest_of(r), "names": [r], "digests": [digest_of(r)]},
-            )
-            for r in vulnerable
-        ]
-        scanner.append(self._line("scanner", "Vulnerable", Images=vulnerable, **{"Total count": len(vulnerable)}))
-        remover_logs, failed = self._manual_logs(node, [r for r in vulnerable], exclusions)
-        return {
-            "collector": "\n".join(collector) + "\n",
-            "trivy-scanner": "\n".join(scanner) + "\n",
-            "remover": remover_logs["remover"],
-        }, failed
 
 
 def _check_imagelist_spec(body):

@@ -249,6 +249,22 @@ def run_demo(sandbox, info, env):
     )
     step("What the run did, node by node", "aks", "image-cleaner", "report", *b, "-o", "table")
 
+    # Image Cleaner's own schedule: collector, trivy-scanner and remover on every node, as Eraser v1.4.1 logs
+    # them. One node's container runtime cannot be reached, as happens to real nodes (eraser-dev/eraser#594).
+    print("\n== The schedule fires (the emulator starts a scheduled run; aks-nodepool1-2's runtime is down)")
+    emulator.node_fault(subscription, DEMO_GROUP, "batch-dev", "aks-nodepool1-2", "runtime-unreachable")
+    emulator.scheduled_run(subscription, DEMO_GROUP, "batch-dev")
+    step(
+        "What the scheduled run did: names, the scanner's verdicts, the failed node",
+        "aks",
+        "image-cleaner",
+        "report",
+        *b,
+        "-o",
+        "table",
+    )
+    emulator.node_fault(subscription, DEMO_GROUP, "batch-dev", "aks-nodepool1-2", None)
+
 
 def _describe(request):
     """A request in a few words: 'PUT demo-cleaner', 'poll operation'."""

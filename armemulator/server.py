@@ -456,6 +456,10 @@ class Handler(BaseHTTPRequestHandler):
                     self._send(
                         201, kube.create_configmap(body.get("metadata", {}).get("namespace", "kube-system"), body)
                     )
+            elif parts[:1] == ["clusters"] and len(parts) == 5 and parts[4] == "node-fault":
+                with self.store.lock:
+                    self.store.kube_cluster(*parts[1:4]).set_node_fault(body["node"], body.get("fault"))
+                self._send(204)
             elif parts[:1] == ["clusters"] and len(parts) == 5 and parts[4] == "scheduled-run":
                 with self.store.lock:
                     self.store.kube_cluster(*parts[1:4]).start_scheduled_run()

@@ -58,6 +58,9 @@ def logs_table(entries):
     ]
 
 
+_SCAN_WORDS = {"vulnerable": "yes", "vulnerable (end of life)": "yes (end of life)", "clean": "no"}
+
+
 def report_table(result):
     """A row per node and image, then a footer row per node and one for all nodes with the outcome counts."""
     if "query" in result:  # --history
@@ -66,9 +69,9 @@ def report_table(result):
         {
             "Node": r["node"] or "-",
             "Image": r["image"] or "-",
-            "Digest": (r["digest"] or "-")[:19],
+            "Digest": (r["digest"] or "-")[:19],  # sha256: and 12 hex digits, as `crictl images` shows an ID
             "Outcome": r["outcome"],
-            "Vulnerable": {True: "yes", False: "no", None: "-"}[r["vulnerable"]],
+            "Vulnerable": _SCAN_WORDS.get(r.get("scan"), r.get("scan") or "-"),
             "Time": r["time"] or "-",
             "Detail": r["detail"] or "",
         }
@@ -77,16 +80,17 @@ def report_table(result):
     totals = result["totals"]
     footer = [(node or "-", counts) for node, counts in totals["byNode"].items()]
     footer.append(("all nodes", totals["byOutcome"]))
+    # The counts go in the last column, so they do not widen the Outcome column beyond its words.
     for node, counts in footer:
         rows.append(
             {
                 "Node": node,
                 "Image": "(total)",
                 "Digest": "",
-                "Outcome": _counts(counts),
+                "Outcome": "",
                 "Vulnerable": "",
                 "Time": "",
-                "Detail": "",
+                "Detail": _counts(counts),
             }
         )
     return rows

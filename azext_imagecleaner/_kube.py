@@ -69,7 +69,10 @@ class Kube:
         return self._plain(self.core.list_namespaced_pod(namespace, label_selector=selector))["items"]
 
     def pod_log(self, namespace, name, container):
-        return self.core.read_namespaced_pod_log(name, namespace, container=container)
+        # The raw bytes: with its content preloaded, the client parses a log that is one JSON line (a collector's
+        # `images collected`) into a dict and hands back its Python repr, which is no longer JSON.
+        response = self.core.read_namespaced_pod_log(name, namespace, container=container, _preload_content=False)
+        return response.data.decode("utf-8", errors="replace")
 
     def list_nodes(self):
         return self._plain(self.core.list_node())["items"]

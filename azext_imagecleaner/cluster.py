@@ -17,7 +17,7 @@ from azext_imagecleaner._kube import connect, not_found
 logger = get_logger(__name__)
 
 IMAGELIST_NAME = "imagelist"
-WORKER_PREFIX = "eraser-aks-"
+WORKER_PREFIXES = ("eraser-aks-", "collector-aks-")
 CONTAINERS = ("collector", "trivy-scanner", "remover")
 POLL_SECONDS = 2
 NOT_INSTALLED = (
@@ -242,7 +242,8 @@ def _change_user_list(client, resource_group_name, name, admin, kubeconfig, cont
 
 
 def _is_worker(pod):
-    return pod["metadata"]["name"].startswith(WORKER_PREFIX)
+    # Eraser names its worker pods eraser-<node>-…; releases before v1.0 named them collector-<node>-….
+    return pod["metadata"]["name"].startswith(WORKER_PREFIXES)
 
 
 def _collect_worker_logs(kube, node=None, container=None):
@@ -373,8 +374,11 @@ def report(client, resource_group_name, name, from_dir=None, history=False, admi
             _warn_no_workers(resource_group_name, name)
     parsed = _report.Parsed()
     for entry in entries:
-        _report.parse_lines(entry["log"].splitlines(), entry["node"], entry["container"], into=parsed)
+        _report.parse_lines(entry["log"].splitlines(), entry["node"], entry["container"], into=parsed, pod=entry["pod"])
     result = _report.report(parsed)
+    # report still exits 0: what Eraser did, failures included, is the answer. The detail names the container.
+    for node, detail in _report.run_failures(result):
+        logger.warning("The run failed on node %s: %s", node or "(unknown)", detail)
     if result["skippedLines"]:
         logger.warning("Skipped %s line(s) that are not Eraser's JSON log lines.", result["skippedLines"])
     return result

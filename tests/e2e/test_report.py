@@ -5,6 +5,9 @@ import json
 from armemulator.clusters import sample_cluster
 from tests.e2e.test_cluster_side import ALPINE, NGINX, REDIS
 
+LOCKED = "docker.io/library/locked:1.0"
+UNSCANNABLE = "myregistry.azurecr.io/legacy/report:0.9"
+
 NODES = {"aks-nodepool1-0", "aks-nodepool1-1", "aks-nodepool1-2"}
 
 
@@ -39,15 +42,89 @@ def test_report_table_has_a_footer(az, make_cluster):
     assert footer[-1].startswith("all nodes") and "removed 3" in footer[-1]
 
 
-def test_scheduled_run_shows_what_the_scanner_found(az, emulator, make_cluster):
+def test_scheduled_run_shows_names_and_what_the_scanner_found(az, emulator, make_cluster):
     cluster = make_cluster(image_cleaner=(True, 48))
     emulator.scheduled_run(cluster.subscription, cluster.resource_group, cluster.name)
-    rows = az("aks", "image-cleaner", "report", *cluster.args, "-o", "json").json["rows"]
-    removed = {r["image"] for r in rows if r["outcome"] == "removed"}
-    assert removed == {ALPINE, REDIS, "myregistry.azurecr.io/payments/api:2.3.1"}
-    assert all(r["vulnerable"] is True for r in rows if r["outcome"] == "removed")
+    # What the simulated Eraser wrote is v1.4.1's scheduled shape: `given` is the image ID, the name is in `name`.
+    remover_logs = [p["logs"]["remover"] for p in _workers(emulator, cluster)]
+    removed_line = next(json.loads(line) for line in remover_logs[0].splitlines() if '"removed image"' in line)
+    assert removed_line["given"] == removed_line["imageID"] and removed_line["given"].startswith("sha256:")
+    assert set(removed_line["name"]) == {"image_id", "names", "digests"}
+    result = az("aks", "image-cleaner", "report", *cluster.args, "-o", "json")
+    assert result.code == 0, result.err
+    rows = result.json["rows"]
+    assert all(not (r["image"] or "").startswith("sha256:") for r in rows)
+    by_image = {(r["image"], r["outcome"], r["scan"]) for r in rows}
+    assert by_image == {
+        (ALPINE, "removed", "vulnerable"),
+        (REDIS, "removed", "vulnerable"),
+        ("myregistry.azurecr.io/payments/api:2.3.1", "removed", "vulnerable"),
+        # trivy could not scan it; deleteFailedImages sends it to the remover all the same
+        (UNSCANNABLE, "removed", "scan failed"),
+        (LOCKED, "removal failed", "vulnerable"),
+    }
+    assert len(rows) == 5 * len(NODES)  # one row per node and image
     failed = [r for r in rows if r["outcome"] == "removal failed"]
-    assert {r["node"] for r in failed} == NODES and all("in use" in r["detail"] for r in failed)
+    assert {r["node"] for r in failed} == NODES and all("in use by a stopped container" in r["detail"] for r in failed)
+    assert all(r["vulnerable"] is None for r in rows if r["image"] == UNSCANNABLE)
+    assert result.json["skippedLines"] == 0
+
+
+def test_node_failures_are_rows_of_their_own_live_and_saved(az, emulator, make_cluster, tmp_path):
+    cluster = make_cluster(image_cleaner=(True, 48))
+    ids = (cluster.subscription, cluster.resource_group, cluster.name)
+    emulator.node_fault(*ids, "aks-nodepool1-1", "runtime-unreachable")
+    emulator.node_fault(*ids, "aks-nodepool1-2", "scanner-panic")
+    emulator.scheduled_run(*ids)
+    live = az("aks", "image-cleaner", "report", *cluster.args, "-o", "json")
+    assert live.code == 0, live.err
+    failures = {(r["node"], r["container"]) for r in live.json["rows"] if r["outcome"] == "run failed"}
+    assert failures == {
+        ("aks-nodepool1-1", "collector"),
+        ("aks-nodepool1-1", "trivy-scanner"),
+        ("aks-nodepool1-1", "remover"),
+        ("aks-nodepool1-2", "trivy-scanner"),
+    }
+    unreachable = next(r for r in live.json["rows"] if r["node"] == "aks-nodepool1-1" and r["container"] == "remover")
+    assert unreachable["detail"].startswith("remover: failed to get image client: rpc error: code = Unavailable")
+    assert "stacktrace" not in unreachable["detail"] and "/workspace/" not in unreachable["detail"]
+    panic = next(r for r in live.json["rows"] if r["node"] == "aks-nodepool1-2")
+    assert panic["detail"].startswith("trivy-scanner: panic: runtime error")
+    # The healthy node still reports its images; the failed ones report none.
+    assert {r["node"] for r in live.json["rows"] if r["image"]} == {"aks-nodepool1-0"}
+    assert "The run failed on node aks-nodepool1-1: collector: failed to get image client: rpc error" in live.err
+    assert "The run failed on node aks-nodepool1-2: trivy-scanner: panic: runtime error" in live.err
+    assert live.json["skippedLines"] == 0  # the goroutine dump belongs to the panic
+    assert az("aks", "image-cleaner", "logs", *cluster.args, "--output-dir", str(tmp_path)).code == 0
+    saved = az("aks", "image-cleaner", "report", *cluster.args, "--from-dir", str(tmp_path), "-o", "json")
+    assert saved.code == 0 and saved.json["rows"] == live.json["rows"]
+
+
+def test_prune_run_with_a_failure_collapses_aliases(az, emulator, make_cluster):
+    cluster = make_cluster(image_cleaner=(True, 48))
+    assert (
+        az("aks", "image-cleaner", "exclusion", "add", *cluster.args, "--images", "docker.io/library/redis:*").code == 0
+    )
+    assert az("aks", "image-cleaner", "run", *cluster.args, "--all", "--wait").code == 0
+    result = az("aks", "image-cleaner", "report", *cluster.args, "-o", "json")
+    assert result.code == 0, result.err
+    rows = [r for r in result.json["rows"] if r["node"] == "aks-nodepool1-0"]
+    # Eraser logs an excluded or failing image once per alias (3 lines each): one row each here.
+    assert sorted((r["image"] or "-", r["outcome"]) for r in rows if r["outcome"] != "removed") == [
+        ("*", "removal failed"),
+        (LOCKED, "removal failed"),
+        (REDIS, "excluded"),
+    ]
+    # Prune's `removed image` carries only the digest; with no collector in a manual run there is no name.
+    removed = [r for r in rows if r["outcome"] == "removed"]
+    assert len(removed) == 4 and all(r["image"] is None and r["digest"].startswith("sha256:") for r in removed)
+    table = az("aks", "image-cleaner", "report", *cluster.args, "-o", "table").out
+    assert "sha256:" in table and LOCKED in table
+
+
+def _workers(emulator, cluster):
+    kube = emulator.kube(cluster.subscription, cluster.resource_group, cluster.name)
+    return [p for p in kube["pods"] if p["metadata"]["name"].startswith("eraser-aks-")]
 
 
 def test_report_from_saved_logs_matches_the_live_one_and_skips_garbage(az, emulator, make_cluster, tmp_path):
@@ -57,7 +134,7 @@ def test_report_from_saved_logs_matches_the_live_one_and_skips_garbage(az, emula
     assert az("aks", "image-cleaner", "logs", *cluster.args, "--output-dir", str(tmp_path)).code == 0
     index = json.loads((tmp_path / "index.json").read_text())["logs"]
     with open(index[0]["file"], "a") as f:
-        f.write("panic: not json\n" + json.dumps({"logger": "kubelet", "msg": "foreign"}) + "\n")
+        f.write("half a line, not json\n" + json.dumps({"logger": "kubelet", "msg": "foreign"}) + "\n")
     saved = az("aks", "image-cleaner", "report", *cluster.args, "--from-dir", str(tmp_path), "-o", "json")
     assert saved.code == 0, saved.err
     assert saved.json["rows"] == live["rows"]
@@ -106,7 +183,7 @@ def test_history_without_container_insights_warns(az, make_cluster):
     cluster = make_cluster(image_cleaner=(True, 48))
     result = az("aks", "image-cleaner", "report", *cluster.args, "--history", "-o", "json")
     assert result.code == 0, result.err
-    assert 'PodName startswith "eraser-"' in result.json["query"]
+    assert '(PodName startswith "eraser-" or PodName startswith "collector-")' in result.json["query"]
     assert "<WORKSPACE_GUID>" in result.json["command"]
     assert "Container Insights is not on" in result.err
 

@@ -132,7 +132,8 @@ def test_scan_failed_is_other_with_the_error():
     (row,) = rows_of(
         [line("scanner", "scan failed", level="error", error="db download failed")], container="trivy-scanner"
     )["rows"]
-    assert row["outcome"] == "other" and row["detail"] == "db download failed"
+    # Not fatal (trivy.go: the scanner carries on with the next image): "other", with the message and the error.
+    assert row["outcome"] == "other" and row["detail"] == "scanner: scan failed: db download failed"
 
 
 def test_totals_per_node():
