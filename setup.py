@@ -14,22 +14,13 @@ CLASSIFIERS = [
     "License :: OSI Approved :: MIT License",
 ]
 
-# Kept short on purpose: az parses this metadata (email-style) on every command that reaches the extension.
-SUMMARY = (
-    "AKS Image Cleaner from az: the --enable-image-cleaner, --disable-image-cleaner and "
-    "--image-cleaner-interval-hours flags of az aks create/update with their rules checked before anything "
-    "is sent, and az aks image-cleaner for manual runs, exclusions, logs, reports and fleets. "
-    "See README.md in the source repository."
-)
-with open("HISTORY.rst", encoding="utf-8") as f:
-    HISTORY = f.read()
-
+# No long description: az parses this package's METADATA (email-style, with pkginfo) about 15 times on every
+# `az aks ...` command, so its length is paid on commands the extension does not own. README.md and
+# HISTORY.rst are in the source repository.
 setup(
     name="imagecleaner",
     version=VERSION,
     description="AKS Image Cleaner on az aks create and az aks update, with the rules checked before anything is sent.",
-    long_description=SUMMARY + "\n\n" + HISTORY,
-    long_description_content_type="text/x-rst",
     license="MIT",
     author="imagecleaner developers",
     author_email="imagecleaner@example.invalid",

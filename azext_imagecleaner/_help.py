@@ -7,6 +7,7 @@ only when help is asked for. The `aks image-cleaner` groups' help is below.
 """
 
 import json
+import re
 
 from knack.help_files import helps
 
@@ -55,43 +56,35 @@ _MERGED_MARK = "x-imagecleaner"
 def merge_help(command, help_entries=None):
     """Fold the extension's examples into `command`'s help and drop core's texts of its flags.
 
-    Works on the YAML text line by line: parsing and dumping core's long help costs more than az's whole
-    help output for these commands.
+    Works on the YAML text with two regular expressions: parsing and dumping core's long help costs more than
+    az's whole help output for these commands, and so does a Python loop over its lines.
     """
     help_entries = helps if help_entries is None else help_entries
     examples = EXAMPLES.get(command)
     text = help_entries.get(command) or "type: command\n"
     if examples is None or _MERGED_MARK in text:
         return
-    sections, current = {}, None
-    for line in _without_image_cleaner_parameters(text.splitlines()):
-        if line and not line[0].isspace() and line.rstrip().endswith(":"):
-            current = line.rstrip()[:-1]
-        sections.setdefault(current, []).append(line)
-    example_lines = [
-        line
-        for example in examples
-        for line in (f"  - name: {json.dumps(example['name'])}", f"    text: {json.dumps(example['text'])}")
-    ]
-    if "examples" in sections:
-        sections["examples"] += example_lines
+    text = _IMAGE_CLEANER_PARAMETER.sub("", text)
+    example_lines = "".join(
+        f"  - name: {json.dumps(example['name'])}\n    text: {json.dumps(example['text'])}\n" for example in examples
+    )
+    found = _EXAMPLES_SECTION.search(text)
+    if found:  # append to core's examples, before whatever top-level key follows them
+        text = text[: found.end()].rstrip("\n") + "\n" + example_lines + text[found.end() :]
     else:
-        sections["examples"] = ["examples:", *example_lines]
-    merged = [line for lines in sections.values() for line in lines]
-    help_entries[command] = "\n".join([f"# {_MERGED_MARK}", *merged]) + "\n"
+        text = text.rstrip("\n") + "\nexamples:\n" + example_lines
+    help_entries[command] = f"# {_MERGED_MARK}\n{text.rstrip()}\n"
 
 
-def _without_image_cleaner_parameters(lines):
-    """Core's YAML without the `parameters:` entries of the three Image Cleaner flags."""
-    section, skipping = None, False
-    for line in lines:
-        if line and not line[0].isspace():
-            section, skipping = line.rstrip().rstrip(":"), False
-        elif section == "parameters" and line.lstrip().startswith("- name:"):
-            name = line.split("name:", 1)[1].strip().strip("\"'")
-            skipping = any(option in name.split() for option in IMAGE_CLEANER_OPTIONS)
-        if not skipping:
-            yield line
+# A `parameters:` entry of one of the three flags: its `- name:` line and the more-indented lines under it.
+_IMAGE_CLEANER_PARAMETER = re.compile(
+    r"^(?P<indent>[ \t]*)- name: [\"']?[^\n]*?(?:"
+    + "|".join(re.escape(option) for option in IMAGE_CLEANER_OPTIONS)
+    + r")(?![\w-])[^\n]*\n(?:(?P=indent)[ \t]+(?!- )[^\n]*\n|[ \t]*\n)*",
+    re.MULTILINE,
+)
+# The top-level `examples:` key and every line up to the next top-level key (or the end).
+_EXAMPLES_SECTION = re.compile(r"^examples:[ \t]*\n(?:(?:[ \t]+[^\n]*|[ \t]*)(?:\n|$))*", re.MULTILINE)
 
 
 helps["aks image-cleaner"] = """

@@ -32,10 +32,10 @@ def load_arguments(self, command):
         load_fleet_arguments(self)
     if cluster_side:
         return
-    from azext_imagecleaner._core import core
+    from azext_imagecleaner._core import load_core_arguments
     from azext_imagecleaner._validators import validate_image_cleaner_flags
 
-    core().load_arguments(self, command)
+    load_core_arguments(self, command)
 
     for scope in ("aks create", "aks update"):
         with self.argument_context(scope, arg_group=IMAGE_CLEANER_GROUP) as c:

@@ -10,10 +10,20 @@ def cf_managed_clusters(cli_ctx, *_):
     return factory(cli_ctx)
 
 
+def _table(name):
+    """A table transformer that imports _format only when a table is printed, so that loading the command
+    table (which every `az aks ...` does) imports nothing more of the extension."""
+
+    def transform(result):
+        from azext_imagecleaner import _format
+
+        return getattr(_format, name)(result)
+
+    return transform
+
+
 def load_command_table(self, args):
     from azure.cli.core.commands import CliCommandType
-
-    from azext_imagecleaner import _format
 
     with self.command_group("aks", client_factory=cf_managed_clusters) as g:
         g.custom_command("create", "aks_create", supports_no_wait=True)
@@ -23,26 +33,47 @@ def load_command_table(self, args):
     with self.command_group(
         "aks image-cleaner", custom_command_type=cluster_side, client_factory=cf_managed_clusters
     ) as g:
-        g.custom_command("run", "run", table_transformer=_format.run_table)
-        g.custom_command("logs", "logs", table_transformer=_format.logs_table)
-        g.custom_show_command("status", "status", table_transformer=_format.status_table)
-        g.custom_command("report", "report", table_transformer=_format.report_table)
+        g.custom_command("run", "run", table_transformer=_table("run_table"))
+        g.custom_command("logs", "logs", table_transformer=_table("logs_table"))
+        g.custom_show_command("status", "status", table_transformer=_table("status_table"))
+        g.custom_command("report", "report", table_transformer=_table("report_table"))
     fleet = CliCommandType(operations_tmpl="azext_imagecleaner.fleet#{}")
     with self.command_group("aks image-cleaner", custom_command_type=fleet) as g:
-        g.custom_command("list", "list_clusters", table_transformer=_format.fleet_list_table)
-        g.custom_command("set", "set_clusters", table_transformer=_format.fleet_set_table)
+        g.custom_command("list", "list_clusters", table_transformer=_table("fleet_list_table"))
+        g.custom_command("set", "set_clusters", table_transformer=_table("fleet_set_table"))
     with self.command_group(
         "aks image-cleaner exclusion", custom_command_type=cluster_side, client_factory=cf_managed_clusters
     ) as g:
-        g.custom_command("list", "exclusion_list", table_transformer=_format.exclusion_table)
-        g.custom_command("add", "exclusion_add", table_transformer=_format.exclusion_table)
-        g.custom_command("remove", "exclusion_remove", table_transformer=_format.exclusion_table)
+        g.custom_command("list", "exclusion_list", table_transformer=_table("exclusion_table"))
+        g.custom_command("add", "exclusion_add", table_transformer=_table("exclusion_table"))
+        g.custom_command("remove", "exclusion_remove", table_transformer=_table("exclusion_table"))
 
-    # args is None when az loads everything (docs, linters). Help texts load only when they can be shown:
-    # on -h/--help, or for the image-cleaner groups, whose help az shows when no subcommand is given.
-    if args is None or any(a in HELP_FLAGS for a in args) or "image-cleaner" in args:
+    # Help texts load only when they can be shown: for every command when az loads everything (args is None:
+    # docs, linters), on -h/--help of `aks` itself or of a command of ours, and for the image-cleaner groups,
+    # whose help az shows when no subcommand is given. `aks show --help` loads none of them.
+    asked = _help_asked_for(args)
+    if asked:
         from azext_imagecleaner._help import merge_help
 
         for command in ("aks create", "aks update"):
-            if args is None or any(a in HELP_FLAGS for a in args):
+            if asked is True or command in asked:
                 merge_help(command)
+
+
+def _help_asked_for(args):
+    """True (all help), the commands whose help may be shown, or () when no help of ours can be shown."""
+    if args is None:
+        return True
+    words = []
+    for arg in args:
+        if arg.startswith("-"):
+            break
+        words.append(arg)
+    if words[:2] == ["aks", "image-cleaner"]:
+        return ("aks image-cleaner",)
+    if not any(a in HELP_FLAGS for a in args):
+        return ()
+    if len(words) < 2:  # `az aks --help` lists the image-cleaner group with its summary
+        return ("aks image-cleaner",)
+    command = " ".join(words[:2])
+    return (command,) if command in ("aks create", "aks update") else ()

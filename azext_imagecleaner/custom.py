@@ -1,7 +1,9 @@
 """Handlers of `aks create` and `aks update`: core's pipeline with the extension's Image Cleaner step.
 
 The handlers take core's own signature, so az offers and forwards every core
-argument of the installed release without the extension listing them. They
+argument of the installed release without the extension listing them. az
+imports this module for `--help` too (to read that signature), so what only
+the handlers need is imported inside them. They
 wait for the long-running operation themselves so that every failure, from
 the first GET to the end of the operation, is mapped in `_errors`.
 """
@@ -10,9 +12,7 @@ import inspect
 
 from knack.log import get_logger
 
-from azext_imagecleaner import _errors
 from azext_imagecleaner._core import core
-from azext_imagecleaner._decorators import decorator_classes
 
 logger = get_logger(__name__)
 
@@ -21,6 +21,9 @@ MAX_UPDATE_ATTEMPTS = 3
 
 
 def aks_create(cmd, client, **params):
+    from azext_imagecleaner import _errors
+    from azext_imagecleaner._decorators import decorator_classes
+
     acs = core()
     resource_group_name, name = params["resource_group_name"], params["name"]
     create_decorator, _ = decorator_classes(acs)
@@ -35,6 +38,9 @@ def aks_create(cmd, client, **params):
 
 
 def aks_update(cmd, client, **params):
+    from azext_imagecleaner import _errors
+    from azext_imagecleaner._decorators import decorator_classes
+
     acs = core()
     resource_group_name, name = params["resource_group_name"], params["name"]
     _, update_decorator = decorator_classes(acs)
@@ -64,6 +70,8 @@ def retry_on_concurrent_change(attempt, resource_group_name, name, user_conditio
     With the user's own --if-match/--if-none-match a 412 is final: they asked for exactly that ETag.
     """
     from azure.core.exceptions import HttpResponseError
+
+    from azext_imagecleaner import _errors
 
     for number in range(1, MAX_UPDATE_ATTEMPTS + 1):
         try:
@@ -108,6 +116,8 @@ def _finish(cmd, result, params):
     """Wait for the operation unless --no-wait, as az would after the handler."""
     from azure.cli.core.commands import LongRunningOperation
     from azure.core.polling import LROPoller
+
+    from azext_imagecleaner import _errors
 
     if params.get("no_wait") or not isinstance(result, LROPoller):
         return result

@@ -5,6 +5,8 @@
 1. Start-up: `az aks show` and `az aks update --help` with the extension installed vs without it.
 2. One update: `az aks update --enable-image-cleaner` with the extension vs core az alone, same cluster
    state, same emulator; wall time and HTTP requests.
+   With --instructions, the same commands once more under valgrind's callgrind: instructions executed, for core,
+   the extension, and an extension that registers nothing (what az itself costs for any installed extension).
 3. Fleet: N clusters, each operation taking 2 s, ARM's documented throttling (writes: bucket 200, 10/s;
    reads: bucket 250, 25/s): `az aks image-cleaner set --enable --all` vs a shell loop of core
    `az aks update --enable-image-cleaner`.
@@ -170,11 +172,83 @@ def fleet(work, wheel, size):
         process.terminate()
 
 
+EMPTY_EXTENSION = {
+    "setup.py": (
+        "from setuptools import setup\n"
+        "setup(name='emptyext', version='1.0.0', packages=['azext_emptyext'],\n"
+        "      install_requires=['kubernetes>=29.0.0,<34'])\n"  # the same dependencies, so the same folder
+    ),
+    "azext_emptyext/__init__.py": (
+        "from azure.cli.core import AzCommandsLoader\n"
+        "class EmptyLoader(AzCommandsLoader):\n"
+        "    def load_command_table(self, args):\n"
+        "        return self.command_table\n"
+        "    def load_arguments(self, command):\n"
+        "        pass\n"
+        "COMMAND_LOADER_CLS = EmptyLoader\n"
+    ),
+}
+
+
+def empty_extension_wheel(work):
+    """An extension that registers nothing, with this one's dependencies: what az costs for any extension."""
+    source = os.path.join(work, "emptyext")
+    for name, text in EMPTY_EXTENSION.items():
+        os.makedirs(os.path.dirname(os.path.join(source, name)), exist_ok=True)
+        with open(os.path.join(source, name), "w") as f:
+            f.write(text)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", source, source],
+        check=True,
+        capture_output=True,
+    )
+    return os.path.join(source, next(f for f in os.listdir(source) if f.endswith(".whl")))
+
+
+def instructions(args, env):
+    """Instructions the whole az process executes (valgrind's callgrind): the same figure run after run,
+    whatever else the machine is doing, where wall time moves by several per cent."""
+    completed = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, "-m", "azure.cli", *args],
+        env=env,
+        cwd=tempfile.gettempdir(),  # not the checkout: `azext_imagecleaner` must come from the installed copy
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    found = [line for line in completed.stderr.splitlines() if "Collected :" in line]
+    if completed.returncode != 0 or not found:
+        sys.exit(f"az {' '.join(args)} under callgrind failed: {completed.stderr[-2000:]}")
+    return int(found[-1].split(":")[-1])
+
+
+def instruction_rows(commands, envs, before=None):
+    rows = []
+    for label, args in commands:
+        counts = {}
+        for name, env in envs.items():
+            if before:
+                before()
+            counts[name] = instructions(args, env)
+        row = {"benchmark": label, **{f"{n}_instructions": c for n, c in counts.items()}}
+        row["ratio"] = round(counts["extension"] / counts["core"], 4)
+        row["empty_extension_ratio"] = round(counts["empty"] / counts["core"], 4)
+        print(json.dumps(row), flush=True)
+        rows.append(row)
+    return rows
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--fleet-size", type=int, default=200)
     parser.add_argument("--skip-fleet", action="store_true")
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="also count instructions under valgrind (core, extension, and an extension that registers nothing)",
+    )
     args = parser.parse_args()
     wheels = sorted(f for f in os.listdir(os.path.join(REPO, "dist")) if f.endswith(".whl"))
     wheel = os.path.join(REPO, "dist", wheels[-1])
@@ -204,6 +278,20 @@ def main():
                 emulator=emulator,
             )
         )
+        if args.instructions:
+            envs["empty"] = profile(emulator, work, "empty", empty_extension_wheel(work))
+            commands = [
+                ("instructions: az aks show", ["aks", "show", "-g", GROUP, "-n", "one", "-o", "none"]),
+                ("instructions: az aks update --help", ["aks", "update", "--help"]),
+            ]
+            rows += instruction_rows(commands, envs)
+            update = [
+                (
+                    "instructions: az aks update --enable-image-cleaner",
+                    ["aks", "update", "-g", GROUP, "-n", "one", "--enable-image-cleaner", "-o", "none"],
+                )
+            ]
+            rows += instruction_rows(update, envs, before=reset)
     finally:
         process.terminate()
     if not args.skip_fleet:
@@ -216,12 +304,9 @@ def main():
     print("\nbenchmark".ljust(62), "core".rjust(9), "extension".rjust(10), "ratio".rjust(7))
     for row in rows:
         ratio = row.get("ratio") or f"{row.get('speedup')}x faster"
-        print(
-            row["benchmark"][:60].ljust(61),
-            str(row["core_s"]).rjust(9),
-            str(row["extension_s"]).rjust(10),
-            str(ratio).rjust(7),
-        )
+        core, extension = row.get("core_s", row.get("core_instructions")), row.get("extension_s")
+        extension = extension if extension is not None else row.get("extension_instructions")
+        print(row["benchmark"][:60].ljust(61), str(core).rjust(9), str(extension).rjust(10), str(ratio).rjust(7))
 
 
 if __name__ == "__main__":

@@ -54,3 +54,50 @@ def test_every_example_runs_the_command_it_documents():
     for command, examples in EXAMPLES.items():
         for example in examples:
             assert example["text"].startswith(f"az {command} ")
+
+
+def test_examples_in_the_middle_and_quoted_names():
+    text = (
+        "type: command\n"
+        "examples:\n"
+        "  - name: Core example\n"
+        "    text: >\n"
+        "        az aks update -g rg -n c\n"
+        "\n"
+        "parameters:\n"
+        '  - name: "--image-cleaner-interval-hours"\n'
+        "    short-summary: >\n"
+        "        ImageCleaner scanning interval.\n"
+        "  - name: --enable-image-cleaner-extra --other\n"
+        "    short-summary: Not ours, the option only starts like ours.\n"
+        "  - name: --ca-certs --custom-ca-trust-certificates\n"
+        "    short-summary: Kept.\n"
+        "long-summary: Last key.\n"
+    )
+    entries = {"aks update": text}
+    merge_help("aks update", entries)
+    data = yaml.safe_load(entries["aks update"])
+    assert [p["name"] for p in data["parameters"]] == [
+        "--enable-image-cleaner-extra --other",
+        "--ca-certs --custom-ca-trust-certificates",
+    ]
+    assert data["examples"][0]["name"] == "Core example" and data["examples"][1:] == EXAMPLES["aks update"]
+    assert data["long-summary"] == "Last key."
+
+
+def test_merged_into_the_installed_core_help_every_other_parameter_stays():
+    from knack.help_files import helps
+
+    import azure.cli.command_modules.acs._help  # noqa: F401  # registers core's aks help texts
+
+    for command in ("aks create", "aks update"):
+        before = yaml.safe_load(helps[command])
+        entries = {command: helps[command]}
+        merge_help(command, entries)
+        after = yaml.safe_load(entries[command])
+        ours = {"--enable-image-cleaner", "--disable-image-cleaner", "--image-cleaner-interval-hours"}
+        assert [p for p in after["parameters"]] == [p for p in before["parameters"] if p["name"] not in ours]
+        assert after["examples"] == before["examples"] + EXAMPLES[command]
+        assert {k: v for k, v in after.items() if k not in ("parameters", "examples")} == {
+            k: v for k, v in before.items() if k not in ("parameters", "examples")
+        }
