@@ -61,7 +61,7 @@ class Writer:
         if self.logger == "scanner":
             entry["provider"] = "trivy"
         entry.update(fields)
-        self.lines.append(json.dumps(entry))
+        self.lines.append(json.dumps(entry, separators=(",", ":")))  # zap writes compact JSON
 
     def text(self):
         return "\n".join(self.lines) + "\n" if self.lines else ""

@@ -43,15 +43,19 @@ UNSCANNABLE_IMAGE = "myregistry.azurecr.io/legacy/report:0.9"
 SYSTEM_EXCLUSIONS = ["mcr.microsoft.com/*"]
 
 
-class KubeError(Exception):
-    """A Kubernetes `Status` failure."""
+# resource -> (kind, apiVersion) of what the emulator stores.
+RESOURCE_KINDS = {"configmaps": ("ConfigMap", "v1"), "imagelists": ("ImageList", "eraser.sh/v1")}
 
-    def __init__(self, code, reason, message):
+
+class KubeError(Exception):
+    """A Kubernetes `Status` failure, shaped as the API server sends it (kind Status, reason, details, code)."""
+
+    def __init__(self, code, reason, message, details=None):
         super().__init__(message)
-        self.code, self.reason, self.message = code, reason, message
+        self.code, self.reason, self.message, self.details = code, reason, message, details
 
     def body(self):
-        return {
+        status = {
             "kind": "Status",
             "apiVersion": "v1",
             "metadata": {},
@@ -60,6 +64,43 @@ class KubeError(Exception):
             "reason": self.reason,
             "code": self.code,
         }
+        if self.details:
+            status["details"] = self.details
+        return status
+
+
+def _qualified(resource):
+    return "imagelists.eraser.sh" if resource == "imagelists" else resource
+
+
+def _details(resource, name):
+    group = "eraser.sh" if resource == "imagelists" else None
+    details = {"name": name, "kind": resource}
+    if group:
+        details["group"] = group
+    return details
+
+
+def _client_meta(meta):
+    """The metadata a client may set; the server owns the rest."""
+    return {
+        k: copy.deepcopy(v)
+        for k, v in meta.items()
+        if k in ("name", "namespace", "labels", "annotations", "finalizers", "ownerReferences")
+    }
+
+
+def field_selector_matches(selector, obj):
+    """`metadata.name=x`, `metadata.namespace=y` and `involvedObject.*` (events), comma-joined, `=`/`==`/`!=`."""
+    for term in filter(None, (t.strip() for t in (selector or "").split(","))):
+        negate = "!=" in term
+        path, value = term.replace("!=", "=").replace("==", "=").split("=", 1)
+        actual = obj
+        for part in path.split("."):
+            actual = actual.get(part) if isinstance(actual, dict) else None
+        if (str(actual) == value.strip() if actual is not None else value.strip() == "") == negate:
+            return False
+    return True
 
 
 digest_of = eraser_logs.image_id
@@ -110,6 +151,8 @@ class KubeCluster:
         self.pods = {}  # (namespace, name) -> {"object", "logs": {container: text}, "ends_at", "delete_at"}
         self.imagelists = {}  # name -> object
         self.nodes = {n["metadata"]["name"]: n for n in nodes}
+        for node in nodes:
+            node["metadata"].setdefault("creationTimestamp", _now_iso(wall()))
         self.node_images = {
             name: copy.deepcopy(NODE_IMAGES)
             for name, node in self.nodes.items()
@@ -137,7 +180,6 @@ class KubeCluster:
 
     def _new_meta(self, metadata, namespace=None):
         meta = copy.deepcopy(metadata or {})
-        meta.setdefault("labels", {})
         meta["uid"] = str(uuid.uuid4())
         meta["creationTimestamp"] = _now_iso(self.wall())
         meta["resourceVersion"] = self._bump()
@@ -179,122 +221,153 @@ class KubeCluster:
             phase="Running",
         )
 
-    # --- ConfigMaps ------------------------------------------------------------------------------
+    # --- stored objects: ConfigMaps and ImageLists ---------------------------------------------------
+    # The API server's rules for a write, as the real one applies them (and the kubectl e2e tests check):
+    # metadata.name required, the URL's namespace wins, AlreadyExists on create, resourceVersion as an
+    # optimistic lock on update, server-owned fields (uid, creationTimestamp) kept, and for the ImageList
+    # custom resource metadata.generation bumped only when the spec changes.
 
-    def list_configmaps(self, namespace, selector):
+    def _objects(self, resource):
+        if resource == "configmaps":
+            return self.configmaps, lambda ns, name: (ns, name)
+        if resource == "imagelists":
+            self._require_crd()
+            return self.imagelists, lambda ns, name: name
+        raise KubeError(405, "MethodNotAllowed", f"the server does not allow this method on {resource}")
+
+    def get(self, resource, namespace, name):
+        objects, key = self._objects(resource)
+        found = objects.get(key(namespace, name))
+        if not found:
+            raise KubeError(404, "NotFound", f'{_qualified(resource)} "{name}" not found', _details(resource, name))
+        return copy.deepcopy(found)
+
+    def list(self, resource, namespace, label_selector=None, field_selector=None):
+        objects, _ = self._objects(resource)
         items = [
             copy.deepcopy(o)
-            for (ns, _), o in sorted(self.configmaps.items())
-            if ns == namespace and label_selector_matches(selector, o["metadata"]["labels"])
+            for o in (v for _, v in sorted(objects.items()))
+            if (namespace is None or o["metadata"].get("namespace") in (None, namespace))
+            and label_selector_matches(label_selector, o["metadata"].get("labels") or {})
+            and field_selector_matches(field_selector, o)
         ]
+        kind, api_version = RESOURCE_KINDS[resource]
         return {
-            "kind": "ConfigMapList",
-            "apiVersion": "v1",
+            "kind": f"{kind}List",
+            "apiVersion": api_version,
             "metadata": {"resourceVersion": str(self.version)},
             "items": items,
         }
 
-    def get_configmap(self, namespace, name):
-        found = self.configmaps.get((namespace, name))
-        if not found:
-            raise KubeError(404, "NotFound", f'configmaps "{name}" not found')
-        return copy.deepcopy(found)
-
-    def create_configmap(self, namespace, body):
-        name = (body.get("metadata") or {}).get("name")
+    def create(self, resource, namespace, body):
+        objects, key = self._objects(resource)
+        kind, api_version = RESOURCE_KINDS[resource]
+        meta = body.get("metadata") or {}
+        name = meta.get("name")
         if not name:
-            raise KubeError(422, "Invalid", 'ConfigMap "" is invalid: metadata.name: Required value')
-        if (namespace, name) in self.configmaps:
-            raise KubeError(409, "AlreadyExists", f'configmaps "{name}" already exists')
-        obj = {
-            "kind": "ConfigMap",
-            "apiVersion": "v1",
-            "metadata": self._new_meta(body.get("metadata"), namespace),
-            "data": dict(body.get("data") or {}),
-        }
-        self.configmaps[(namespace, name)] = obj
+            raise KubeError(
+                422, "Invalid", f'{kind} "" is invalid: metadata.name: Required value: name or generateName is required'
+            )
+        if key(namespace, name) in objects:
+            raise KubeError(
+                409, "AlreadyExists", f'{_qualified(resource)} "{name}" already exists', _details(resource, name)
+            )
+        if resource == "imagelists":
+            _check_imagelist_spec(body)
+        obj = copy.deepcopy(body)
+        obj.update(kind=kind, apiVersion=api_version)
+        obj["metadata"] = self._new_meta(_client_meta(meta), namespace if resource == "configmaps" else None)
+        if resource == "imagelists":
+            obj["metadata"]["generation"] = 1
+            obj.pop("status", None)  # status is its own subresource
+        objects[key(namespace, name)] = obj
         return copy.deepcopy(obj)
 
-    def replace_configmap(self, namespace, name, body):
-        current = self.get_configmap(namespace, name)
-        given = (body.get("metadata") or {}).get("resourceVersion")
+    def replace(self, resource, namespace, name, body):
+        objects, key = self._objects(resource)
+        current = self.get(resource, namespace, name)
+        meta = body.get("metadata") or {}
+        given = meta.get("resourceVersion")
         if given and given != current["metadata"]["resourceVersion"]:
             raise KubeError(
                 409,
                 "Conflict",
-                f'Operation cannot be fulfilled on configmaps "{name}": the object '
-                "has been modified; please apply your changes to the latest version and try again",
+                f'Operation cannot be fulfilled on {_qualified(resource)} "{name}": the object has been modified; '
+                "please apply your changes to the latest version and try again",
+                _details(resource, name),
             )
-        meta = current["metadata"]
-        meta["labels"] = dict((body.get("metadata") or {}).get("labels") or {})
-        meta["resourceVersion"] = self._bump()
-        obj = {"kind": "ConfigMap", "apiVersion": "v1", "metadata": meta, "data": dict(body.get("data") or {})}
-        self.configmaps[(namespace, name)] = obj
+        if meta.get("name") not in (None, name):
+            raise KubeError(400, "BadRequest", "the name of the object does not match the name on the URL")
+        kind, api_version = RESOURCE_KINDS[resource]
+        if resource == "imagelists":
+            _check_imagelist_spec(body)
+        obj = copy.deepcopy(body)
+        obj.update(kind=kind, apiVersion=api_version)
+        new_meta = _client_meta(meta)
+        for server_field in ("uid", "creationTimestamp", "namespace", "generation"):
+            if server_field in current["metadata"]:
+                new_meta[server_field] = current["metadata"][server_field]
+        new_meta["name"] = name
+        if resource == "imagelists":
+            obj["status"] = current.get("status")  # kept: status is written only through its subresource
+            if obj["status"] is None:
+                obj.pop("status")
+            if obj.get("spec") != current.get("spec"):
+                new_meta["generation"] = current["metadata"]["generation"] + 1
+        new_meta["resourceVersion"] = self._bump()
+        obj["metadata"] = new_meta
+        objects[key(namespace, name)] = obj
         return copy.deepcopy(obj)
 
-    def delete_configmap(self, namespace, name):
-        self.get_configmap(namespace, name)
-        del self.configmaps[(namespace, name)]
-        return {"kind": "Status", "apiVersion": "v1", "status": "Success", "details": {"name": name}}
+    def delete(self, resource, namespace, name):
+        objects, key = self._objects(resource)
+        current = self.get(resource, namespace, name)
+        del objects[key(namespace, name)]
+        if resource == "imagelists":
+            self.handled_generation.pop(name, None)
+            return current  # a custom resource's DELETE answers with the object
+        return {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Success",
+            "details": _details(resource, name),
+        }
 
-    # --- ImageList -------------------------------------------------------------------------------
+    # The names the extension's code and tests use.
+    def list_configmaps(self, namespace, selector):
+        return self.list("configmaps", namespace, selector)
+
+    def get_configmap(self, namespace, name):
+        return self.get("configmaps", namespace, name)
+
+    def create_configmap(self, namespace, body):
+        return self.create("configmaps", namespace, body)
+
+    def replace_configmap(self, namespace, name, body):
+        return self.replace("configmaps", namespace, name, body)
+
+    def delete_configmap(self, namespace, name):
+        return self.delete("configmaps", namespace, name)
 
     def _require_crd(self):
         if not self.eraser_installed:
             raise KubeError(404, "NotFound", "the server could not find the requested resource")
 
     def list_imagelists(self):
-        self._require_crd()
-        return {
-            "kind": "ImageListList",
-            "apiVersion": "eraser.sh/v1",
-            "metadata": {"resourceVersion": str(self.version)},
-            "items": [copy.deepcopy(o) for _, o in sorted(self.imagelists.items())],
-        }
+        return self.list("imagelists", None)
 
     def get_imagelist(self, name):
-        self._require_crd()
-        found = self.imagelists.get(name)
-        if not found:
-            raise KubeError(404, "NotFound", f'imagelists.eraser.sh "{name}" not found')
-        return copy.deepcopy(found)
+        return self.get("imagelists", None, name)
 
     def create_imagelist(self, body):
-        self._require_crd()
-        name = (body.get("metadata") or {}).get("name")
-        if name in self.imagelists:
-            raise KubeError(409, "AlreadyExists", f'imagelists.eraser.sh "{name}" already exists')
-        _check_imagelist_spec(body)
-        meta = self._new_meta(body.get("metadata"))
-        meta["generation"] = 1
-        obj = {"apiVersion": "eraser.sh/v1", "kind": "ImageList", "metadata": meta, "spec": copy.deepcopy(body["spec"])}
-        self.imagelists[name] = obj
-        return copy.deepcopy(obj)
+        return self.create("imagelists", None, body)
 
     def replace_imagelist(self, name, body):
-        current = self.get_imagelist(name)
-        given = (body.get("metadata") or {}).get("resourceVersion")
-        if given and given != current["metadata"]["resourceVersion"]:
-            raise KubeError(
-                409,
-                "Conflict",
-                f'Operation cannot be fulfilled on imagelists.eraser.sh "{name}": '
-                "the object has been modified; please apply your changes to the latest version "
-                "and try again",
-            )
-        _check_imagelist_spec(body)
-        if body["spec"] != current["spec"]:
-            current["metadata"]["generation"] += 1
-        current["spec"] = copy.deepcopy(body["spec"])
-        current["metadata"]["resourceVersion"] = self._bump()
-        self.imagelists[name] = current
-        return copy.deepcopy(current)
+        return self.replace("imagelists", None, name, body)
 
     def delete_imagelist(self, name):
-        self.get_imagelist(name)
-        del self.imagelists[name]
-        self.handled_generation.pop(name, None)
-        return {"kind": "Status", "apiVersion": "v1", "status": "Success", "details": {"name": name}}
+        return self.delete("imagelists", None, name)
 
     # --- Pods and nodes --------------------------------------------------------------------------
 
@@ -302,7 +375,7 @@ class KubeCluster:
         items = [
             copy.deepcopy(p["object"])
             for (ns, _), p in sorted(self.pods.items())
-            if ns == namespace and label_selector_matches(selector, p["object"]["metadata"]["labels"])
+            if ns == namespace and label_selector_matches(selector, p["object"]["metadata"].get("labels") or {})
         ]
         return {
             "kind": "PodList",
@@ -422,7 +495,10 @@ class KubeCluster:
     def _exclusions(self):
         patterns = []
         for obj in self.configmaps.values():
-            if obj["metadata"]["namespace"] != KUBE_SYSTEM or obj["metadata"]["labels"].get(EXCLUDE_LABEL) != "true":
+            if (
+                obj["metadata"]["namespace"] != KUBE_SYSTEM
+                or (obj["metadata"].get("labels") or {}).get(EXCLUDE_LABEL) != "true"
+            ):
                 continue
             if obj["metadata"]["name"] == "eraser-system-exclusion":
                 keys = sorted(obj["data"])

@@ -11,7 +11,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from armemulator import clusters
+from armemulator import clusters, kube_api
 from armemulator.errors import ArmError
 from armemulator.kube import KubeError
 
@@ -374,50 +374,20 @@ class Handler(BaseHTTPRequestHandler):
         fault = self.store.take_fault(method, path)
         if fault and self._apply_fault(fault):
             return
+        server_url = f"https://{self.headers.get('Host') or '127.0.0.1'}/k8s/{sub}/{rg}/{name}"
         try:
             with self.store.lock:
                 kube = self.store.kube_cluster(sub, rg, name)
-                answer = self._kube_route(kube, method, rest, query, body or {})
+                status, answer, content_type = kube_api.handle(
+                    kube, method, rest if rest != "/" else "/", query, body, self.headers, server_url
+                )
         except KubeError as err:
             self._send(err.code, err.body())
             return
-        if isinstance(answer, str):
-            self._send_text(200, answer)
+        if content_type == "text/plain":
+            self._send_text(status, answer)
         else:
-            self._send(201 if method == "POST" else 200, answer)
-
-    @staticmethod
-    def _kube_route(kube, method, rest, query, body):
-        selector = query.get("labelSelector")
-        routes = [
-            ("GET", r"/api/v1/namespaces/(?P<ns>[^/]+)/configmaps", lambda ns: kube.list_configmaps(ns, selector)),
-            ("POST", r"/api/v1/namespaces/(?P<ns>[^/]+)/configmaps", lambda ns: kube.create_configmap(ns, body)),
-            ("GET", r"/api/v1/namespaces/(?P<ns>[^/]+)/configmaps/(?P<n>[^/]+)", kube.get_configmap),
-            (
-                "PUT",
-                r"/api/v1/namespaces/(?P<ns>[^/]+)/configmaps/(?P<n>[^/]+)",
-                lambda ns, n: kube.replace_configmap(ns, n, body),
-            ),
-            ("DELETE", r"/api/v1/namespaces/(?P<ns>[^/]+)/configmaps/(?P<n>[^/]+)", kube.delete_configmap),
-            ("GET", r"/api/v1/namespaces/(?P<ns>[^/]+)/pods", lambda ns: kube.list_pods(ns, selector)),
-            ("GET", r"/api/v1/namespaces/(?P<ns>[^/]+)/pods/(?P<n>[^/]+)", kube.get_pod),
-            (
-                "GET",
-                r"/api/v1/namespaces/(?P<ns>[^/]+)/pods/(?P<n>[^/]+)/log",
-                lambda ns, n: kube.pod_log(ns, n, query.get("container")),
-            ),
-            ("GET", r"/api/v1/nodes", kube.list_nodes),
-            ("GET", r"/apis/eraser\.sh/v1/imagelists", kube.list_imagelists),
-            ("POST", r"/apis/eraser\.sh/v1/imagelists", lambda: kube.create_imagelist(body)),
-            ("GET", r"/apis/eraser\.sh/v1/imagelists/(?P<n>[^/]+)", kube.get_imagelist),
-            ("PUT", r"/apis/eraser\.sh/v1/imagelists/(?P<n>[^/]+)", lambda n: kube.replace_imagelist(n, body)),
-            ("DELETE", r"/apis/eraser\.sh/v1/imagelists/(?P<n>[^/]+)", kube.delete_imagelist),
-        ]
-        for route_method, pattern, handler in routes:
-            match = re.fullmatch(pattern, rest)
-            if match and route_method == method:
-                return handler(*match.groups())
-        raise KubeError(404, "NotFound", "the server could not find the requested resource")
+            self._send(status, answer)
 
     def _send_text(self, status, text):
         payload = text.encode()

@@ -154,3 +154,42 @@ def cluster_requests(emulator, cluster, method=None):
         for r in emulator.requests()
         if r["path"].lower().endswith(suffix) and (method is None or r["method"] == method)
     ]
+
+
+@pytest.fixture(scope="session")
+def kubectl_path():
+    """The real kubectl: the one on PATH (1.32 on the project's machines), else the pinned one scripts/setup.sh
+    put into the virtualenv. Never skipped: a missing kubectl fails the tests that need it."""
+    import shutil
+
+    found = shutil.which("kubectl") or shutil.which("kubectl", path=os.path.dirname(sys.executable))
+    if not found:
+        pytest.fail("kubectl is not installed: scripts/setup.sh installs a pinned one into .venv when PATH has none")
+    return found
+
+
+@pytest.fixture
+def kubectl(az, kubectl_path, tmp_path):
+    """kubectl against a cluster, with the kubeconfig `az aks get-credentials` writes, as the AKS article does."""
+
+    def for_cluster(cluster, admin=False):
+        kubeconfig = tmp_path / f"{cluster.name}.kubeconfig"
+        args = ["aks", "get-credentials", *cluster.args, "--file", str(kubeconfig), "--overwrite-existing"]
+        got = az(*args, *(["--admin"] if admin else []))
+        assert got.code == 0, got.err
+
+        def run(*args, stdin=None, env=None):
+            completed = subprocess.run(
+                [kubectl_path, *args],
+                env={**os.environ, "KUBECONFIG": str(kubeconfig), "HOME": str(tmp_path), **(env or {})},
+                input=stdin or "",
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+            return AzResult(completed.returncode, completed.stdout, completed.stderr)
+
+        return run
+
+    return for_cluster

@@ -46,7 +46,7 @@ def imported_by(*args):
         ["aks", "nodepool", "list", "--help"],
         ["aks", "get-credentials", "--help"],
     ],
-    ids=lambda a: " ".join(a),
+    ids=" ".join,
 )
 def test_commands_the_extension_does_not_own_load_only_its_loader_and_table(installed_extension, args):
     assert imported_by(*args) == LOADER_ONLY

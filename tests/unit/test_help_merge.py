@@ -86,9 +86,8 @@ def test_examples_in_the_middle_and_quoted_names():
 
 
 def test_merged_into_the_installed_core_help_every_other_parameter_stays():
-    from knack.help_files import helps
-
     import azure.cli.command_modules.acs._help  # noqa: F401  # registers core's aks help texts
+    from knack.help_files import helps
 
     for command in ("aks create", "aks update"):
         before = yaml.safe_load(helps[command])
