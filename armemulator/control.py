@@ -61,6 +61,10 @@ class Emulator:
     def scheduled_run(self, subscription, resource_group, name):
         self._call("POST", f"clusters/{subscription}/{resource_group}/{name}/scheduled-run")
 
+    def set_etags(self, subscription, resource_group, name, enabled):
+        """ETags on this cluster (the API specification) or none (the live service's recorded answers)."""
+        return self._call("POST", f"clusters/{subscription}/{resource_group}/{name}/etags", {"enabled": enabled})
+
     def node_fault(self, subscription, resource_group, name, node, fault):
         """Make Eraser fail on one node: "runtime-unreachable", "scanner-panic", or None to heal it."""
         self._call(

@@ -53,7 +53,11 @@ class Store:
         self.state_file = state_file
         self.subscriptions = {}
         self.resource_groups = {}
-        self.clusters = {}  # key -> {"doc", "etag", "operation"}
+        self.clusters = {}  # key -> {"doc", "etag", "operation"}; "etag" None: a cluster the service gives no ETag
+        # Whether new clusters get ETags. The live service's recorded answers (../shared/recorded-arm, 2021 to
+        # 2025) carry no eTag and no ETag header, so by default they get none; the API specification describes
+        # eTag with If-Match/If-None-Match and 412, which a cluster gets with set_etags(..., True).
+        self.etags_default = False
         self.operations = {}  # id -> {"status", "ends_at", "cluster", "kind", "outcome", "error", "doc"}
         self.requests = []
         self.faults = []
@@ -176,8 +180,13 @@ class Store:
                 provisioning_state=kind,
             )
             if entry is None:
-                entry = self.clusters[key] = {"doc": doc, "etag": None, "operation": None}
-            entry["doc"], entry["etag"] = doc, clusters.new_etag()
+                entry = self.clusters[key] = {
+                    "doc": doc,
+                    "etag": "new" if self.etags_default else None,
+                    "operation": None,
+                }
+            entry["doc"] = doc
+            entry["etag"] = clusters.new_etag() if entry["etag"] else None
             answer = self._view(entry)
             operation_id = self._start_operation(key, kind, outcome)
             return answer, kind == "Creating", operation_id
@@ -215,9 +224,20 @@ class Store:
                 existing=entry["doc"] if entry else None,
                 provisioning_state="Succeeded",
             )
-            self.clusters[key] = {"doc": doc, "etag": clusters.new_etag(), "operation": None}
+            with_etag = bool(entry["etag"]) if entry else self.etags_default
+            self.clusters[key] = {"doc": doc, "etag": clusters.new_etag() if with_etag else None, "operation": None}
             self._save()
             return self._view(self.clusters[key])
+
+    def set_etags(self, subscription, resource_group, name, enabled):
+        """Give the cluster ETags (as the API specification describes) or none (as the live service answers)."""
+        with self.lock:
+            entry = self.clusters.get(_key(subscription, resource_group, name))
+            if not entry:
+                raise not_found(clusters.TYPE, name, resource_group)
+            entry["etag"] = clusters.new_etag() if enabled else None
+            self._save()
+            return self._view(entry)
 
     def patch_cluster(self, subscription, resource_group, name, patch):
         """Someone else's change: merge `patch` into the stored document and give it a new ETag."""
@@ -226,7 +246,7 @@ class Store:
             if not entry:
                 raise not_found(clusters.TYPE, name, resource_group)
             _merge(entry["doc"], patch)
-            entry["etag"] = clusters.new_etag()
+            entry["etag"] = clusters.new_etag() if entry["etag"] else None
             self._save()
             return self._view(entry)
 
@@ -390,7 +410,8 @@ class Store:
     @staticmethod
     def _view(entry):
         doc = copy.deepcopy(entry["doc"])
-        doc["eTag"] = entry["etag"]
+        if entry["etag"]:
+            doc["eTag"] = entry["etag"]
         return doc
 
     def _save(self):

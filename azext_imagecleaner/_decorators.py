@@ -1,8 +1,10 @@
 """Core's create/update decorators with the Image Cleaner step replaced by the extension's rules.
 
-They also guard against lost updates: an update sends If-Match with the ETag
-of the document it read, a create sends If-None-Match: *, unless the user gave
---if-match or --if-none-match, which core then sends as given.
+They also guard against lost updates where the service makes that possible: an
+update sends If-Match with the ETag of the document it read (only when the
+service returned one: the live service's recorded answers carry none, and then
+the PUT is unconditional, as core's always is), a create sends If-None-Match: *,
+unless the user gave --if-match or --if-none-match, which core sends as given.
 """
 
 from knack.log import get_logger
@@ -74,16 +76,16 @@ def _build_decorator_classes(core):
         read_etag = None
         creating = False
 
-        def _user_gave_a_condition(self):
+        def user_gave_a_condition(self):
             return super().get_if_match() is not None or super().get_if_none_match() is not None
 
         def get_if_match(self):
-            if self._user_gave_a_condition() or self.creating:
+            if self.user_gave_a_condition() or self.creating:
                 return super().get_if_match()
             return self.read_etag
 
         def get_if_none_match(self):
-            if self._user_gave_a_condition() or not self.creating:
+            if self.user_gave_a_condition() or not self.creating:
                 return super().get_if_none_match()
             return "*"
 
@@ -119,6 +121,14 @@ def _build_decorator_classes(core):
         def fetch_mc(self):
             mc = super().fetch_mc()
             self.context.read_etag = mc.e_tag
+            if not mc.e_tag and not self.context.user_gave_a_condition():
+                # Never an empty or invented If-Match: the PUT goes unconditional, as core's always does.
+                logger.info(
+                    "The service returned no ETag for cluster '%s', so the update is sent without If-Match: a "
+                    "change someone else makes between this command's read and its write cannot be detected and "
+                    "would be overwritten.",
+                    mc.name,
+                )
             return mc
 
         def update_image_cleaner(self, mc):

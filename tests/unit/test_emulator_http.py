@@ -22,6 +22,7 @@ MC_PATH = f"{RG_PATH}/providers/Microsoft.ContainerService/managedClusters"
 def server(tmp_path_factory):
     certs = make_certificates(str(tmp_path_factory.mktemp("certs")))
     store = Store()
+    store.etags_default = True
     for i in range(5):
         store.seed_cluster(SUB, "rg", f"c{i}", sample_cluster())
     srv = EmulatorServer(("127.0.0.1", 0), store, certs)

@@ -11,6 +11,7 @@ from armemulator.store import Store, TokenBucket
 @pytest.fixture
 def store(clock):
     s = Store(operation_seconds=5, clock=clock)
+    s.etags_default = True  # the API specification's mode; the no-ETag mode of the recordings is tested below
     s.put_resource_group(SUB, "rg", "eastus")
     return s
 
@@ -132,6 +133,7 @@ def test_faults_are_matched_skipped_and_used_up(store):
 def test_state_survives_a_restart(tmp_path, clock):
     path = str(tmp_path / "state.json")
     first = Store(operation_seconds=0, state_file=path, clock=clock)
+    first.etags_default = True
     first.seed_cluster(SUB, "rg", "kept", sample_cluster(image_cleaner=(False, 72)))
     second = Store(state_file=path, clock=clock)
     doc = second.get_cluster(SUB, "rg", "kept")
@@ -153,3 +155,16 @@ def test_the_trust_bundle_can_be_made_again_from_a_shell_that_uses_it(tmp_path):
         {"REQUESTS_CA_BUNDLE": first, "SSL_CERT_FILE": str(system)}, str(emulator_ca), str(tmp_path), [], str(never)
     )
     assert open(again).read() == "EMULATOR\nSYSTEM\n"
+
+
+def test_by_default_a_cluster_has_no_etag_as_the_live_service_answers(clock):
+    store = Store(operation_seconds=0, clock=clock)
+    store.put_resource_group(SUB, "rg", "eastus")
+    doc, _, _ = store.put_cluster(SUB, "rg", "plain", sample_cluster())
+    assert "eTag" not in doc and "eTag" not in store.get_cluster(SUB, "rg", "plain")
+    # HTTP's If-Match: with no current ETag, no tag matches (only *).
+    failed = error_of(lambda: store.put_cluster(SUB, "rg", "plain", sample_cluster(), if_match='"anything"'))
+    assert failed.status == 412
+    store.put_cluster(SUB, "rg", "plain", sample_cluster(), if_match="*")
+    assert "eTag" in store.set_etags(SUB, "rg", "plain", True)
+    assert "eTag" not in store.set_etags(SUB, "rg", "plain", False)
