@@ -1,6 +1,8 @@
 """Managed cluster documents as AKS shapes them: pure functions, no I/O."""
 
 import copy
+import json
+import os
 import uuid
 
 from armemulator.errors import ArmError
@@ -20,6 +22,9 @@ _READ_ONLY_PROPERTIES = (
     "privateFQDN",
     "resourceUID",
 )
+
+
+_READ_ONLY_POOL_PROPERTIES = ("currentOrchestratorVersion", "nodeImageVersion", "powerState")
 
 
 def cluster_id(subscription, resource_group, name):
@@ -111,8 +116,14 @@ def stored_document(subscription, resource_group, name, body, *, existing, provi
                 "objectId": _fake_guid(name, "kubelet-object"),
             },
         )
+    old_pools = {p.get("name"): p for p in ((existing or {}).get("properties") or {}).get("agentPoolProfiles") or []}
     for pool in properties.get("agentPoolProfiles") or []:
-        pool.setdefault("provisioningState", provisioning_state)
+        # A pool's read-only fields are the service's: the SDK drops them from a PUT (recorded-arm README).
+        for key in _READ_ONLY_POOL_PROPERTIES:
+            if key in old_pools.get(pool.get("name"), {}):
+                pool[key] = old_pools[pool["name"]][key]
+        pool["provisioningState"] = provisioning_state
+        pool.setdefault("currentOrchestratorVersion", pool.get("orchestratorVersion") or version)
         pool.setdefault("powerState", {"code": "Running"})
         pool.setdefault("osType", "Linux")
     return doc
@@ -177,3 +188,29 @@ def sample_cluster(location="eastus", image_cleaner=None, windows_pool=False, vi
         "identity": {"type": "SystemAssigned"},
         "properties": properties,
     }
+
+
+RECORDED = ("automatic-aad-2025", "windows-service-principal-2023", "image-cleaner-2023")
+_RECORDED_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "recorded")
+
+
+def recorded_cluster(which, image_cleaner="as-recorded", tags=None, linux_nodes=None):
+    """A cluster document recorded from the live service (recorded/README.md), to seed the emulator with.
+
+    image_cleaner: "as-recorded", None (no imageCleaner profile), or (enabled, hours); linux_nodes: the first
+    pool's node count, where a demo needs more nodes than the recording had. Everything else is as recorded,
+    `null`s and unknown profiles included."""
+    with open(os.path.join(_RECORDED_DIR, f"{which}.json"), encoding="utf-8") as f:
+        doc = json.load(f)
+    properties = doc["properties"]
+    security = properties.get("securityProfile")
+    if image_cleaner is None and isinstance(security, dict):
+        security.pop("imageCleaner", None)
+    elif image_cleaner != "as-recorded":
+        enabled, hours = image_cleaner
+        properties.setdefault("securityProfile", {})["imageCleaner"] = {"enabled": enabled, "intervalHours": hours}
+    if tags is not None:
+        doc["tags"] = dict(tags)
+    if linux_nodes is not None:
+        properties["agentPoolProfiles"][0]["count"] = linux_nodes
+    return doc

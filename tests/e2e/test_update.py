@@ -138,12 +138,29 @@ READ_ONLY = {
 }
 
 
+# Nested fields the managedClusters API marks readOnly (seen in the recorded 2025 document).
+READ_ONLY_PATHS = (
+    "properties.agentPoolProfiles#.currentOrchestratorVersion",  # '#': any list index
+    "properties.addonProfiles.*.identity",
+    "properties.ingressProfile.webAppRouting.identity",
+    "properties.networkProfile.natGatewayProfile.effectiveOutboundIPs",
+    "properties.networkProfile.loadBalancerProfile.effectiveOutboundIPs",
+    "properties.oidcIssuerProfile.issuerURL",
+    "properties.resourceUID",
+)
+
+
 def differences(before, sent, path=""):
     """Where `sent` differs from `before`: (path, before, sent), for writable keys present in `before`."""
+    import fnmatch
+    import re
+
     if isinstance(before, dict) and isinstance(sent, dict):
         found = []
         for key, value in before.items():
-            if key in READ_ONLY:
+            child = f"{path}.{key}" if path else key
+            shape = re.sub(r"\[\d+\]", "#", child)
+            if key in READ_ONLY or any(fnmatch.fnmatchcase(shape, p) for p in READ_ONLY_PATHS):
                 continue
             found += differences(value, sent.get(key), f"{path}.{key}" if path else key)
         return found
