@@ -211,10 +211,11 @@ type: command
 short-summary: Turn Image Cleaner on or off, or change its interval, on many clusters at once.
 long-summary: >-
     Applies the rules of 'az aks update' to each cluster, several at a time (--max-parallel), and skips the clusters
-    already in the wanted state. Every update sends If-Match with the ETag it read and reads the cluster again if
-    someone else changed it; throttling (429) is retried as Retry-After asks; a cluster busy with another operation
-    is waited for (--busy-timeout). A table at the end says what happened to each cluster; the exit code is 1 if
-    any cluster failed.
+    already in the wanted state. Where the service returns an ETag, each update sends If-Match with it and reads
+    the cluster again if someone else changed it (without one, as the live service mostly answers, a concurrent
+    change cannot be detected); throttling (429) is retried as Retry-After asks; a cluster busy with another
+    operation is waited for (--busy-timeout). A table at the end says what happened to each cluster; the exit
+    code is 1 if any cluster failed.
 examples:
   - name: Turn Image Cleaner on for every cluster of the current subscription.
     text: az aks image-cleaner set --enable --all

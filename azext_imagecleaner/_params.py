@@ -88,7 +88,7 @@ def load_cluster_arguments(self):
             help="Wait for the run to finish and show how many nodes succeeded, failed or were skipped.",
         )
         c.argument(
-            "timeout", type=int, help="With --wait: seconds to wait before giving up (the run goes on). Default: 600."
+            "timeout", type=int, help="With --wait: seconds to wait before giving up (the run goes on)."
         )
     for scope in ("aks image-cleaner exclusion add", "aks image-cleaner exclusion remove"):
         with self.argument_context(scope) as c:
@@ -118,7 +118,6 @@ def load_cluster_arguments(self):
 def load_fleet_arguments(self):
     """Arguments of `aks image-cleaner list | set`."""
     from azext_imagecleaner._validators import validate_fleet_set
-    from azext_imagecleaner.fleet import DEFAULT_BUSY_TIMEOUT, DEFAULT_MAX_PARALLEL
 
     for scope in ("aks image-cleaner list", "aks image-cleaner set"):
         with self.argument_context(scope) as c:
@@ -152,12 +151,11 @@ def load_fleet_arguments(self):
         )
     with self.argument_context("aks image-cleaner set") as c:
         c.argument(
-            "max_parallel", type=int, help=f"Clusters updated at the same time. Default: {DEFAULT_MAX_PARALLEL}."
+            "max_parallel", type=int, help="Clusters updated at the same time."
         )
         c.argument(
             "busy_timeout",
             type=int,
-            help="Seconds to wait for a cluster busy with another operation before it counts as failed. "
-            f"Default: {DEFAULT_BUSY_TIMEOUT}.",
+            help="Seconds to wait for a cluster busy with another operation before it counts as failed.",
         )
         c.argument("dry_run", action="store_true", help="Show what would change, and change nothing.")

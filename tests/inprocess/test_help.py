@@ -56,3 +56,19 @@ def test_examples_are_shown(az, help_text, command, example):
 
 def test_core_examples_are_kept(az, help_text):
     assert "az aks update -g MyResourceGroup -n MyManagedCluster --attach-acr acrName" in help_text(az, "update")
+
+
+@pytest.mark.parametrize("command", [["aks", "image-cleaner", "set"], ["aks", "image-cleaner", "run"]])
+def test_defaults_are_said_once(az, command):
+    """az appends each argument's default to its help itself; the text must not say it a second time."""
+    code, out, _ = az(*command, "--help")
+    assert code == 0
+    text = " ".join(out.split())
+    assert "Default: 600. Default: 600." not in text and "Default: 20. Default: 20." not in text
+    assert "Default: 600." in text
+
+
+def test_set_help_states_the_etag_condition(az):
+    code, out, _ = az("aks", "image-cleaner", "set", "--help")
+    text = " ".join(out.split())
+    assert code == 0 and "Where the service returns an ETag" in text and "cannot be detected" in text
