@@ -7,10 +7,10 @@ import signal
 import sys
 import tempfile
 
+from armemulator.arm.store import DEFAULT_SUBSCRIPTION, Store
 from armemulator.certs import make_certificates
 from armemulator.seed import seed_demo
 from armemulator.server import EmulatorServer
-from armemulator.store import DEFAULT_SUBSCRIPTION, Store
 
 
 def parse_args(argv):

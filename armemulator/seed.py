@@ -1,6 +1,6 @@
 """Demo clusters for the sandbox."""
 
-from armemulator.clusters import recorded_cluster
+from armemulator.arm.clusters import recorded_cluster
 
 DEMO_GROUP = "sandbox-rg"
 

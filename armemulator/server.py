@@ -11,9 +11,10 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from armemulator import clusters, kube_api
-from armemulator.errors import ArmError
-from armemulator.kube import KubeError
+from armemulator.arm import clusters
+from armemulator.arm.errors import ArmError
+from armemulator.kubernetes import api as kube_api
+from armemulator.kubernetes.objects import KubeError
 
 _SUB = r"/subscriptions/(?P<sub>[^/]+)"
 _RG = _SUB + r"/resourcegroups/(?P<rg>[^/]+)"

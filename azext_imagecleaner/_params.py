@@ -87,9 +87,7 @@ def load_cluster_arguments(self):
             action="store_true",
             help="Wait for the run to finish and show how many nodes succeeded, failed or were skipped.",
         )
-        c.argument(
-            "timeout", type=int, help="With --wait: seconds to wait before giving up (the run goes on)."
-        )
+        c.argument("timeout", type=int, help="With --wait: seconds to wait before giving up (the run goes on).")
     for scope in ("aks image-cleaner exclusion add", "aks image-cleaner exclusion remove"):
         with self.argument_context(scope) as c:
             c.argument(
@@ -150,9 +148,7 @@ def load_fleet_arguments(self):
             help="Every cluster of the subscriptions (see --subscriptions).",
         )
     with self.argument_context("aks image-cleaner set") as c:
-        c.argument(
-            "max_parallel", type=int, help="Clusters updated at the same time."
-        )
+        c.argument("max_parallel", type=int, help="Clusters updated at the same time.")
         c.argument(
             "busy_timeout",
             type=int,

@@ -26,8 +26,8 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
+from armemulator.arm.clusters import sample_cluster  # noqa: E402
 from armemulator.azprofile import az_environment, install_extension, login  # noqa: E402
-from armemulator.clusters import sample_cluster  # noqa: E402
 from armemulator.control import Emulator  # noqa: E402
 
 AZ = os.path.join(os.path.dirname(sys.executable), "az")

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import pytest
 
+from armemulator.arm.clusters import sample_cluster
 from armemulator.azprofile import az_environment, install_extension, login
-from armemulator.clusters import sample_cluster
 from armemulator.control import Emulator
 from tests.wheel import REPO, built_wheel
 

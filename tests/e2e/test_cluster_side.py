@@ -48,8 +48,8 @@ def test_run_writes_the_imagelist_named_imagelist_and_waits_for_the_counts(az, e
     assert post["body"]["apiVersion"] == "eraser.sh/v1" and post["body"]["spec"]["images"] == [ALPINE, NGINX]
     logs = remover_logs(emulator, cleaner_cluster)
     assert len(logs) == 3
-    assert all('"msg": "removed image", "given": "docker.io/library/alpine:3.7.3"' in log for log in logs)
-    assert all('"msg": "image is running", "given": "docker.io/library/nginx:1.19.0"' in log for log in logs)
+    assert all('"msg":"removed image","given":"docker.io/library/alpine:3.7.3"' in log for log in logs)
+    assert all('"msg":"image is running","given":"docker.io/library/nginx:1.19.0"' in log for log in logs)
 
 
 def test_running_the_same_list_again_really_runs_again(az, emulator, cleaner_cluster):
@@ -67,8 +67,8 @@ def test_running_the_same_list_again_really_runs_again(az, emulator, cleaner_clu
     assert "replaced the previous ImageList" in result.err
     workers = [p for p in snapshot["pods"] if p["metadata"]["name"].startswith("eraser-aks-")]
     assert len(workers) == 6
-    assert sum('"msg": "removed image"' in p["logs"]["remover"] for p in workers) == 3  # first run
-    assert sum('"msg": "image is not on node"' in p["logs"]["remover"] for p in workers) == 3  # second run
+    assert sum('"msg":"removed image"' in p["logs"]["remover"] for p in workers) == 3  # first run
+    assert sum('"msg":"image is not on node"' in p["logs"]["remover"] for p in workers) == 3  # second run
 
 
 def test_run_all_prunes_every_unused_image(az, emulator, cleaner_cluster):
@@ -153,7 +153,7 @@ def test_exclusion_add_creates_the_labelled_list_with_a_json_key(az, emulator, c
 def test_exclusions_are_honoured_by_the_next_run(az, emulator, cleaner_cluster):
     assert az("aks", "image-cleaner", "exclusion", "add", *cleaner_cluster.args, "--images", ALPINE).code == 0
     assert az("aks", "image-cleaner", "run", *cleaner_cluster.args, "--images", ALPINE, "--wait").code == 0
-    assert all('"msg": "image is excluded"' in log for log in remover_logs(emulator, cleaner_cluster))
+    assert all('"msg":"image is excluded"' in log for log in remover_logs(emulator, cleaner_cluster))
 
 
 def test_exclusion_add_and_remove_merge_and_warn(az, emulator, cleaner_cluster):
@@ -227,7 +227,7 @@ def test_logs_are_saved_with_an_index(az, emulator, cleaner_cluster, tmp_path):
     assert {e["node"] for e in index} == {"aks-nodepool1-0", "aks-nodepool1-1", "aks-nodepool1-2"}
     for entry in index:
         assert entry["container"] == "remover"
-        assert '"msg": "removed image"' in open(entry["file"]).read()
+        assert '"msg":"removed image"' in open(entry["file"]).read()
     assert result.json == index
 
 
@@ -248,7 +248,7 @@ def test_logs_filtered_by_node_and_container(az, emulator, cleaner_cluster):
     assert result.code == 0, result.err
     (entry,) = result.json
     assert (entry["node"], entry["container"]) == ("aks-nodepool1-1", "trivy-scanner")
-    assert '"msg": "vulnerable image found"' in entry["log"]
+    assert '"msg":"vulnerable image found"' in entry["log"]
 
 
 def test_no_worker_pod_points_to_container_insights(az, emulator, cleaner_cluster):

@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-from armemulator.clusters import sample_cluster
+from armemulator.arm.clusters import sample_cluster
 from tests.e2e.conftest import cluster_requests, image_cleaner_of, stored_image_cleaner
 from tests.e2e.test_update import differences
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from armemulator.clusters import RECORDED, recorded_cluster
+from armemulator.arm.clusters import RECORDED, recorded_cluster
 from tests.e2e.conftest import cluster_requests, image_cleaner_of
 from tests.e2e.test_update import differences
 

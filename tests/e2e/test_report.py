@@ -2,7 +2,7 @@
 
 import json
 
-from armemulator.clusters import sample_cluster
+from armemulator.arm.clusters import sample_cluster
 from tests.e2e.test_cluster_side import ALPINE, NGINX, REDIS
 
 LOCKED = "docker.io/library/locked:1.0"

@@ -7,11 +7,11 @@ import ssl
 
 import pytest
 
+from armemulator.arm.clusters import sample_cluster
+from armemulator.arm.store import DEFAULT_SUBSCRIPTION as SUB
+from armemulator.arm.store import Store
 from armemulator.certs import make_certificates
-from armemulator.clusters import sample_cluster
 from armemulator.server import EmulatorServer
-from armemulator.store import DEFAULT_SUBSCRIPTION as SUB
-from armemulator.store import Store
 
 API = "api-version=2026-06-01"
 RG_PATH = f"/subscriptions/{SUB}/resourceGroups/rg"

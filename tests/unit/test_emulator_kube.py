@@ -2,8 +2,9 @@
 
 import pytest
 
-from armemulator.clusters import sample_cluster
-from armemulator.kube import KubeCluster, KubeError, label_selector_matches, matches, nodes_for
+from armemulator.arm.clusters import sample_cluster
+from armemulator.eraser.controller import matches
+from armemulator.kubernetes.objects import KubeCluster, KubeError, label_selector_matches, nodes_for
 
 
 @pytest.fixture
@@ -75,13 +76,13 @@ def test_reapplying_the_same_spec_does_nothing(kube, clock):
     kube.settle()
     kube.replace_imagelist("imagelist", imagelist(["a:1"]))
     kube.settle()
-    assert kube.runs == 1
+    assert kube.eraser.runs == 1
 
 
 def test_only_the_list_named_imagelist_is_acted_on(kube):
     kube.create_imagelist({"metadata": {"name": "other"}, "spec": {"images": ["a:1"]}})
     kube.settle()
-    assert kube.runs == 0
+    assert kube.eraser.runs == 0
 
 
 def test_no_imagelist_resource_without_eraser(clock):

@@ -1,10 +1,10 @@
-"""The emulated Kubernetes API server's HTTP rules (armemulator/kube_api.py), in process."""
+"""The emulated Kubernetes API server's HTTP rules (armemulator/kubernetes/api.py), in process."""
 
 import pytest
 
-from armemulator import kube_api
-from armemulator.clusters import sample_cluster
-from armemulator.kube import KubeCluster, KubeError, nodes_for
+from armemulator.arm.clusters import sample_cluster
+from armemulator.kubernetes import api as kube_api
+from armemulator.kubernetes.objects import KubeCluster, KubeError, nodes_for
 
 ALPINE = "docker.io/library/alpine:3.7.3"
 

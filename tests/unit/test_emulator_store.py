@@ -2,10 +2,10 @@
 
 import pytest
 
-from armemulator.clusters import sample_cluster
-from armemulator.errors import ArmError
-from armemulator.store import DEFAULT_SUBSCRIPTION as SUB
-from armemulator.store import Store, TokenBucket
+from armemulator.arm.clusters import sample_cluster
+from armemulator.arm.errors import ArmError
+from armemulator.arm.store import DEFAULT_SUBSCRIPTION as SUB
+from armemulator.arm.store import Store, TokenBucket
 
 
 @pytest.fixture

@@ -13,9 +13,9 @@ import threading
 import time
 import uuid
 
-from armemulator import clusters
-from armemulator.errors import ArmError, not_found
-from armemulator.kube import KubeCluster, KubeError, nodes_for
+from armemulator.arm import clusters
+from armemulator.arm.errors import ArmError, not_found
+from armemulator.kubernetes.objects import KubeCluster, KubeError, nodes_for
 
 DEFAULT_SUBSCRIPTION = "00000000-0000-0000-0000-000000000001"
 DEFAULT_TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"

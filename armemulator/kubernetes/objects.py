@@ -1,48 +1,16 @@
-"""A Kubernetes API for each emulated cluster, with a simulated Eraser controller.
+"""The objects one emulated cluster's Kubernetes API server keeps, with the real API server's rules.
 
-It serves what `az aks image-cleaner` uses, with the real API's conventions:
-ConfigMaps, Pods and their logs, Nodes, and the cluster-scoped ImageList
-custom resource (eraser.sh/v1); `resourceVersion` on every object,
-`metadata.generation` bumped on a spec change, label selectors, and `Status`
-objects for errors. The controller reacts to a new generation of the
-ImageList named `imagelist` by starting a worker pod on every Linux node
-(only the `remover` container; a scheduled run has collector, trivy-scanner
-and remover), has them write what Eraser v1.4.1 writes (eraser_logs.py),
-fills the list's `status`, and deletes the pods a while after they finish.
+ConfigMaps, Pods and their logs, Nodes, and the cluster-scoped ImageList custom resource (eraser.sh/v1):
+`resourceVersion` on every object, `metadata.generation` bumped on a spec change, label and field selectors,
+and `Status` objects for errors. The HTTP face is api.py; the simulated Eraser that acts on these objects is
+../eraser/controller.py.
 """
 
 import copy
-import hashlib
-import json
 import time
 import uuid
 
-from armemulator import eraser_logs
-
 KUBE_SYSTEM = "kube-system"
-EXCLUDE_LABEL = "eraser.sh/exclude.list"
-IMAGELIST_NAME = "imagelist"
-ERASER_VERSION = "v1.4.0"
-WORKER_PREFIX = "eraser-aks-"
-
-# What every emulated Linux node holds: reference -> facts. `in_use`: a stopped container still uses it, so
-# its removal fails; `scan_fails`: trivy cannot scan it (it then goes to the remover all the same).
-NODE_IMAGES = {
-    "docker.io/library/alpine:3.7.3": {"vulnerable": True, "running": False},
-    "docker.io/library/nginx:1.19.0": {"vulnerable": True, "running": True},
-    "docker.io/library/busybox:1.31.0": {"vulnerable": False, "running": False},
-    "docker.io/library/redis:6.0.5": {"vulnerable": True, "running": False},
-    "myregistry.azurecr.io/payments/api:2.3.1": {"vulnerable": True, "running": False},
-    "myregistry.azurecr.io/payments/worker:2.3.1": {"vulnerable": False, "running": True},
-    "mcr.microsoft.com/oss/kubernetes/pause:3.6": {"vulnerable": False, "running": True},
-    "docker.io/library/locked:1.0": {"vulnerable": True, "running": False, "in_use": True},
-    "myregistry.azurecr.io/legacy/report:0.9": {"vulnerable": False, "running": False, "scan_fails": True},
-}
-FAILING_IMAGE = "docker.io/library/locked:1.0"
-UNSCANNABLE_IMAGE = "myregistry.azurecr.io/legacy/report:0.9"
-SYSTEM_EXCLUSIONS = ["mcr.microsoft.com/*"]
-
-
 # resource -> (kind, apiVersion) of what the emulator stores.
 RESOURCE_KINDS = {"configmaps": ("ConfigMap", "v1"), "imagelists": ("ImageList", "eraser.sh/v1")}
 
@@ -103,22 +71,8 @@ def field_selector_matches(selector, obj):
     return True
 
 
-digest_of = eraser_logs.image_id
-
-
-def _now_iso(wall):
+def now_iso(wall):
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(wall))
-
-
-def matches(pattern, reference):
-    """Eraser's exclusion patterns: exact, `repo/*` (prefix), `name:*` (any tag)."""
-    if pattern == reference:
-        return True
-    if pattern.endswith("/*"):
-        return reference.startswith(pattern[:-1])
-    if pattern.endswith(":*"):
-        return reference.rsplit(":", 1)[0] == pattern[:-2]
-    return pattern == "*"
 
 
 def label_selector_matches(selector, labels):
@@ -152,16 +106,10 @@ class KubeCluster:
         self.imagelists = {}  # name -> object
         self.nodes = {n["metadata"]["name"]: n for n in nodes}
         for node in nodes:
-            node["metadata"].setdefault("creationTimestamp", _now_iso(wall()))
-        self.node_images = {
-            name: copy.deepcopy(NODE_IMAGES)
-            for name, node in self.nodes.items()
-            if node["metadata"]["labels"]["kubernetes.io/os"] == "linux"
-        }
-        self.node_faults = {}  # node -> eraser_logs.RUNTIME_UNREACHABLE or SCANNER_PANIC
-        self.handled_generation = {}
-        self.runs = 0
-        self.eraser_installed = False
+            node["metadata"].setdefault("creationTimestamp", now_iso(wall()))
+        from armemulator.eraser.controller import EraserController
+
+        self.eraser = EraserController(self)
 
     def snapshot(self):
         """Everything stored, for tests: ConfigMaps, ImageLists, and Pods with their logs."""
@@ -169,57 +117,23 @@ class KubeCluster:
             "configmaps": [copy.deepcopy(o) for _, o in sorted(self.configmaps.items())],
             "imagelists": [copy.deepcopy(o) for _, o in sorted(self.imagelists.items())],
             "pods": [dict(copy.deepcopy(p["object"]), logs=dict(p["logs"])) for _, p in sorted(self.pods.items())],
-            "runs": self.runs,
+            "runs": self.eraser.runs,
         }
 
     # --- object bookkeeping ----------------------------------------------------------------------
 
-    def _bump(self):
+    def bump(self):
         self.version += 1
         return str(self.version)
 
     def _new_meta(self, metadata, namespace=None):
         meta = copy.deepcopy(metadata or {})
         meta["uid"] = str(uuid.uuid4())
-        meta["creationTimestamp"] = _now_iso(self.wall())
-        meta["resourceVersion"] = self._bump()
+        meta["creationTimestamp"] = now_iso(self.wall())
+        meta["resourceVersion"] = self.bump()
         if namespace is not None:
             meta["namespace"] = namespace
         return meta
-
-    def install_eraser(self):
-        """What AKS deploys when Image Cleaner is enabled."""
-        if self.eraser_installed:
-            return
-        self.eraser_installed = True
-        config = (
-            "apiVersion: eraser.sh/v1alpha3\nkind: EraserConfig\nmanager:\n  scheduling:\n"
-            "    repeatInterval: 168h\ncomponents:\n"
-            + "".join(
-                f"  {c}:\n    enabled: true\n    image:\n      repo: mcr.microsoft.com/oss/eraser/{r}\n"
-                f"      tag: {ERASER_VERSION}\n"
-                for c, r in (("collector", "collector"), ("scanner", "eraser-trivy-scanner"), ("remover", "remover"))
-            )
-        )
-        self.create_configmap(
-            KUBE_SYSTEM,
-            {"metadata": {"name": "eraser-manager-config"}, "data": {"controller_manager_config.yaml": config}},
-        )
-        self.create_configmap(
-            KUBE_SYSTEM,
-            {
-                "metadata": {"name": "eraser-system-exclusion", "labels": {EXCLUDE_LABEL: "true"}},
-                "data": {"excluded": json.dumps({"excluded": SYSTEM_EXCLUSIONS})},
-            },
-        )
-        self._add_pod(
-            "eraser-controller-manager-7d9f8b6c5-x2x4q",
-            "aks-nodepool1-0",
-            {"manager": ""},
-            {"app": "eraser-controller-manager", "control-plane": "controller-manager"},
-            ends_at=None,
-            phase="Running",
-        )
 
     # --- stored objects: ConfigMaps and ImageLists ---------------------------------------------------
     # The API server's rules for a write, as the real one applies them (and the kubectl e2e tests check):
@@ -314,7 +228,7 @@ class KubeCluster:
                 obj.pop("status")
             if obj.get("spec") != current.get("spec"):
                 new_meta["generation"] = current["metadata"]["generation"] + 1
-        new_meta["resourceVersion"] = self._bump()
+        new_meta["resourceVersion"] = self.bump()
         obj["metadata"] = new_meta
         objects[key(namespace, name)] = obj
         return copy.deepcopy(obj)
@@ -324,7 +238,7 @@ class KubeCluster:
         current = self.get(resource, namespace, name)
         del objects[key(namespace, name)]
         if resource == "imagelists":
-            self.handled_generation.pop(name, None)
+            self.eraser.forget(name)
             return current  # a custom resource's DELETE answers with the object
         return {
             "kind": "Status",
@@ -350,8 +264,24 @@ class KubeCluster:
     def delete_configmap(self, namespace, name):
         return self.delete("configmaps", namespace, name)
 
+    @property
+    def eraser_installed(self):
+        return self.eraser.installed
+
+    def install_eraser(self):
+        self.eraser.install()
+
+    def settle(self):
+        self.eraser.settle()
+
+    def set_node_fault(self, node, fault):
+        self.eraser.set_node_fault(node, fault)
+
+    def start_scheduled_run(self):
+        self.eraser.start_scheduled_run()
+
     def _require_crd(self):
-        if not self.eraser_installed:
+        if not self.eraser.installed:
             raise KubeError(404, "NotFound", "the server could not find the requested resource")
 
     def list_imagelists(self):
@@ -415,101 +345,16 @@ class KubeCluster:
             "items": [copy.deepcopy(n) for _, n in sorted(self.nodes.items())],
         }
 
-    def _add_pod(self, name, node, logs, labels, *, ends_at, phase="Running"):
-        containers = [{"name": c, "image": f"mcr.microsoft.com/oss/eraser/{c}:{ERASER_VERSION}"} for c in logs]
+    def add_pod(self, name, node, logs, labels, *, ends_at, phase="Running", image_tag="v1.4.0"):
+        containers = [{"name": c, "image": f"mcr.microsoft.com/oss/eraser/{c}:{image_tag}"} for c in logs]
         obj = {
             "kind": "Pod",
             "apiVersion": "v1",
             "metadata": self._new_meta({"name": name, "labels": labels}, KUBE_SYSTEM),
             "spec": {"nodeName": node, "containers": containers, "restartPolicy": "Never"},
-            "status": {"phase": phase, "startTime": _now_iso(self.wall())},
+            "status": {"phase": phase, "startTime": now_iso(self.wall())},
         }
         self.pods[(KUBE_SYSTEM, name)] = {"object": obj, "logs": logs, "ends_at": ends_at, "delete_at": None}
-
-    # --- the simulated Eraser controller ---------------------------------------------------------
-
-    def settle(self):
-        """Let the controller act on everything whose time has come."""
-        if not self.eraser_installed:
-            return
-        now = self.clock()
-        for name, imagelist in list(self.imagelists.items()):
-            generation = imagelist["metadata"]["generation"]
-            if name == IMAGELIST_NAME and self.handled_generation.get(name) != generation:
-                self.handled_generation[name] = generation
-                self._start_run(imagelist["spec"]["images"], manual=True)
-        for key, pod in list(self.pods.items()):
-            if pod["ends_at"] is not None and pod["ends_at"] <= now and pod["delete_at"] is None:
-                pod["object"]["status"]["phase"] = "Failed" if pod.get("failed") else "Succeeded"
-                pod["object"]["metadata"]["resourceVersion"] = self._bump()
-                pod["delete_at"] = now + self.pod_ttl_seconds
-                self._finish_run_if_done(pod.get("run"))
-            if pod["delete_at"] is not None and pod["delete_at"] <= now:
-                del self.pods[key]
-
-    def set_node_fault(self, node, fault):
-        if node not in self.node_images or fault not in (None, *eraser_logs.NODE_FAULTS):
-            raise KubeError(400, "BadRequest", f"no Linux node {node!r}, or no fault {fault!r}")
-        self.node_faults[node] = fault
-
-    def start_scheduled_run(self):
-        """A run of the schedule: collector, trivy-scanner and remover on every Linux node."""
-        self._start_run(None, manual=False)
-
-    def _start_run(self, images, manual):
-        self.runs += 1
-        run = {"id": self.runs, "manual": manual, "pods": [], "failed_nodes": 0}
-        ends_at = self.clock() + self.run_seconds
-        exclusions = self._exclusions()
-        for node in sorted(self.node_images):
-            inventory, fault = self.node_images[node], self.node_faults.get(node)
-            if manual:
-                logs, failed = eraser_logs.manual_run(node, inventory, images, exclusions, matches, self.wall, fault)
-            else:
-                logs, failed = eraser_logs.scheduled_run(node, inventory, exclusions, matches, self.wall, fault)
-            pod_name = f"{WORKER_PREFIX}{hashlib.sha1(f'{self.runs}{node}'.encode()).hexdigest()[:5]}"
-            self._add_pod(pod_name, node, logs, {"app": "eraser", "eraser.sh/run": str(self.runs)}, ends_at=ends_at)
-            self.pods[(KUBE_SYSTEM, pod_name)].update(run=run, failed=fault is not None)
-            run["pods"].append(pod_name)
-            run["failed_nodes"] += int(failed)
-        run["skipped"] = len(self.nodes) - len(self.node_images)
-        if not run["pods"]:
-            self._finish_run_if_done(run)
-
-    def _finish_run_if_done(self, run):
-        if not run or not run["manual"]:
-            return
-        if any((KUBE_SYSTEM, p) in self.pods and self.pods[(KUBE_SYSTEM, p)]["delete_at"] is None for p in run["pods"]):
-            return
-        imagelist = self.imagelists.get(IMAGELIST_NAME)
-        if imagelist is None:
-            return
-        imagelist["status"] = {
-            "timestamp": _now_iso(self.wall()),
-            "success": len(run["pods"]) - run["failed_nodes"],
-            "failed": run["failed_nodes"],
-            "skipped": run["skipped"],
-        }
-        imagelist["metadata"]["resourceVersion"] = self._bump()
-
-    def _exclusions(self):
-        patterns = []
-        for obj in self.configmaps.values():
-            if (
-                obj["metadata"]["namespace"] != KUBE_SYSTEM
-                or (obj["metadata"].get("labels") or {}).get(EXCLUDE_LABEL) != "true"
-            ):
-                continue
-            if obj["metadata"]["name"] == "eraser-system-exclusion":
-                keys = sorted(obj["data"])
-            else:
-                keys = [k for k in sorted(obj["data"]) if k.endswith(".json")][:1]
-            for key in keys:
-                try:
-                    patterns += json.loads(obj["data"][key]).get("excluded", [])
-                except (ValueError, AttributeError):
-                    continue
-        return patterns
 
 
 def _check_imagelist_spec(body):

@@ -1,6 +1,6 @@
 """The HTTP face of each emulated cluster's Kubernetes API server: what kubectl and the Python client send.
 
-Routes, discovery, OpenAPI v3, patches, Table output and Status errors, on top of the objects `kube.py` keeps.
+Routes, discovery, OpenAPI v3, patches, Table output and Status errors, on top of the objects `objects.py` keeps.
 Each behaviour follows the real API server as kubectl 1.32 exercises it (the e2e tests drive the real kubectl
 against this module):
 
@@ -21,7 +21,7 @@ import copy
 import re
 import time
 
-from armemulator.kube import KubeError
+from armemulator.kubernetes.objects import KubeError
 
 VERSION = {
     "major": "1",
@@ -202,7 +202,7 @@ def _read_only(kube, resource, ns, name, query):  # noqa: PLR0911 - one answer p
 
 
 def _field_match(selector, obj):
-    from armemulator.kube import field_selector_matches
+    from armemulator.kubernetes.objects import field_selector_matches
 
     return field_selector_matches(selector, obj)
 

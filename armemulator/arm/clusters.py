@@ -5,7 +5,7 @@ import json
 import os
 import uuid
 
-from armemulator.errors import ArmError
+from armemulator.arm.errors import ArmError
 
 PROVIDER = "Microsoft.ContainerService"
 TYPE = f"{PROVIDER}/managedClusters"
