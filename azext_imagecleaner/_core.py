@@ -76,6 +76,7 @@ def load_core_arguments(loader, command):
     would register every aks argument again. Where that scope is not there (az loading every command for
     docs or linters, or an az that orders loaders otherwise), core's loader runs as before.
     """
+    acs = core()  # a core that does not fit says so here, before login or any request
     invocation = getattr(loader.cli_ctx, "invocation", None)
     registry = getattr(getattr(invocation, "commands_loader", None), "argument_registry", None)
     registered = getattr(registry, "arguments", None)
@@ -85,7 +86,7 @@ def load_core_arguments(loader, command):
     from knack.log import get_logger
 
     get_logger(__name__).debug("imagecleaner: loading core's aks arguments for %r", command)
-    core().load_arguments(loader, command)
+    acs.load_arguments(loader, command)
 
 
 @functools.cache
