@@ -138,9 +138,11 @@ READ_ONLY = {
 }
 
 
-# Nested fields the managedClusters API marks readOnly (seen in the recorded 2025 document).
+# Nested fields the managedClusters API marks readOnly (seen in the recorded documents; recorded-arm's README
+# lists the per-pool ones core's PUT drops).
 READ_ONLY_PATHS = (
     "properties.agentPoolProfiles#.currentOrchestratorVersion",  # '#': any list index
+    "properties.agentPoolProfiles#.nodeImageVersion",
     "properties.addonProfiles.*.identity",
     "properties.ingressProfile.webAppRouting.identity",
     "properties.networkProfile.natGatewayProfile.effectiveOutboundIPs",
