@@ -127,9 +127,10 @@ _IMAGE_ID = re.compile(r"^sha256:[0-9a-f]{64}$")
 class Parsed:
     rows: dict = field(default_factory=dict)  # (node, pod, key) -> row, in the order first seen
     names: dict = field(default_factory=dict)  # (node, image ID) -> names, from every container's lines
-    verdicts: dict = field(default_factory=dict)  # (node, image ID or name) -> VULNERABLE, CLEAN, ...
-    scanned: set = field(default_factory=set)  # (node, image ID or name) that went to the scanner
-    scans_finished: set = field(default_factory=set)  # nodes whose scanner logged its verdict summary
+    # The scanner's findings hold for its own worker pod (one run on one node): (node, pod, image ID or name).
+    verdicts: dict = field(default_factory=dict)  # -> VULNERABLE, CLEAN, ...
+    scanned: set = field(default_factory=set)  # what went to the scanner
+    scans_finished: set = field(default_factory=set)  # (node, pod) whose scanner logged its verdict summary
     skipped_lines: int = 0
 
 
@@ -239,12 +240,12 @@ def _read_entry(parsed, entry, node, container, pod):
     msg, logger_name = entry["msg"], entry["logger"]
     when = entry.get("time") or iso(entry.get("ts"))
     if logger_name in _SCANNERS:
-        _read_scanner(parsed, entry, node)
+        _read_scanner(parsed, entry, (node, pod))
     if logger_name == "collector" and msg == "images collected":
         for img in entry.get("finalImages:") or entry.get("finalImages") or []:
             image_id, names, digests = _image_object(img)
             _remember(parsed, node, image_id, names)
-            parsed.scanned.update((node, key) for key in (image_id, *names, *digests) if key)
+            parsed.scanned.update((node, pod, key) for key in (image_id, *names, *digests) if key)
         return
     if msg in _CONTEXT:
         return
@@ -306,7 +307,8 @@ def _error_text(entry):
     return "; ".join(part.strip() for part in str(error).splitlines() if part.strip())
 
 
-def _read_scanner(parsed, entry, node):
+def _read_scanner(parsed, entry, run):
+    node = run[0]
     msg = entry["msg"]
 
     def mark(verdict, *images):
@@ -319,14 +321,14 @@ def _read_scanner(parsed, entry, node):
                 keys = [image_id, *names, *digests]
             for key in filter(None, keys):
                 # End of life is logged before the image's `vulnerable image found`: keep the more precise word.
-                if not (verdict == VULNERABLE and parsed.verdicts.get((node, key)) == END_OF_LIFE):
-                    parsed.verdicts[(node, key)] = verdict
+                if not (verdict == VULNERABLE and parsed.verdicts.get((*run, key)) == END_OF_LIFE):
+                    parsed.verdicts[(*run, key)] = verdict
 
     if msg == "vulnerable image found":
         mark(VULNERABLE, entry.get("img"))
     elif msg == "Vulnerable":
         mark(VULNERABLE, *(entry.get("Images") or []))
-        parsed.scans_finished.add(node)
+        parsed.scans_finished.add(run)
     elif msg == "Failed":
         mark(SCAN_FAILED, *(entry.get("Images") or []))
     elif msg == "image is end of life":
@@ -336,7 +338,7 @@ def _read_scanner(parsed, entry, node):
     elif msg == "scanning image with id":
         refs = [r for r in entry.get("refs") or [] if isinstance(r, str)]
         _remember(parsed, node, entry.get("imageID"), refs)
-        parsed.scanned.update((node, key) for key in (entry.get("imageID"), *refs) if key)
+        parsed.scanned.update((*run, key) for key in (entry.get("imageID"), *refs) if key)
 
 
 def report(parsed):
@@ -348,9 +350,10 @@ def report(parsed):
         image = row["image"]
         if names and (not image or image == digest or _IMAGE_ID.match(image)):
             image = names[0]  # a scheduled run's `given` is the image ID; the collector or scanner knew its name
-        keys = [(node, k) for k in (digest, image, *names) if k]
+        run = (node, row["pod"])  # a verdict holds for the run whose scanner gave it, not for later manual runs
+        keys = [(*run, k) for k in (digest, image, *names) if k]
         scan = next((parsed.verdicts[k] for k in keys if k in parsed.verdicts), None)
-        if scan is None and node in parsed.scans_finished and any(k in parsed.scanned for k in keys):
+        if scan is None and run in parsed.scans_finished and any(k in parsed.scanned for k in keys):
             scan = CLEAN
         if row["outcome"] == RUN_FAILED:
             scan = None

@@ -193,3 +193,14 @@ def test_no_worker_pods(az, make_cluster):
     result = az("aks", "image-cleaner", "report", *cluster.args, "-o", "json")
     assert result.code == 0 and result.json["rows"] == []
     assert "report --history" in result.err
+
+
+def test_a_manual_run_after_a_scheduled_one_has_no_verdicts_of_its_own(az, emulator, make_cluster):
+    cluster = make_cluster(image_cleaner=(True, 48))
+    emulator.scheduled_run(cluster.subscription, cluster.resource_group, cluster.name)
+    busybox = "docker.io/library/busybox:1.31.0"
+    assert az("aks", "image-cleaner", "run", *cluster.args, "--images", busybox, "--wait").code == 0
+    rows = az("aks", "image-cleaner", "report", *cluster.args, "-o", "json").json["rows"]
+    manual = [r for r in rows if r["image"] == busybox]
+    assert len(manual) == 3 and all(r["outcome"] == "removed" and r["scan"] is None for r in manual)
+    assert all(r["scan"] == "vulnerable" for r in rows if r["image"] == ALPINE)  # the scheduled run's verdicts

@@ -402,3 +402,12 @@ def test_real_760b_scanner_started_no_rows_and_trivy_s_own_lines_skipped():
     result = report(parsed)
     assert result["rows"] == []
     assert result["skippedLines"] == 2  # trivy's own lines: `caller`, no `logger`
+
+
+def test_a_scheduled_run_s_verdicts_do_not_leak_into_a_later_manual_run_on_the_node():
+    parsed = Parsed()
+    parse_lines([zap("collector", "images collected", **{"finalImages:": [IMG]})], "n", "collector", parsed, "sched")
+    parse_lines([zap("scanner", "Vulnerable", Images=[], **{"Total count": 0})], "n", "trivy-scanner", parsed, "sched")
+    parse_lines([zap("remover", "removed image", given=TAG, imageID=ID, name=IMG)], "n", "remover", parsed, "manual")
+    (row,) = report(parsed)["rows"]
+    assert (row["pod"], row["scan"], row["vulnerable"]) == ("manual", None, None)  # no scanner in a manual run
