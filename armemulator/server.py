@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from armemulator.arm import clusters
 from armemulator.arm.errors import ArmError
 from armemulator.kubernetes import api as kube_api
+from armemulator.kubernetes import protobuf
 from armemulator.kubernetes.objects import KubeError
 
 _SUB = r"/subscriptions/(?P<sub>[^/]+)"
@@ -117,6 +118,7 @@ class Handler(BaseHTTPRequestHandler):
     def _read_body(self):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
+        self._raw_body = raw
         if not raw:
             return None, ""
         text = raw.decode("utf-8", "replace")
@@ -377,6 +379,8 @@ class Handler(BaseHTTPRequestHandler):
             return
         server_url = f"https://{self.headers.get('Host') or '127.0.0.1'}/k8s/{sub}/{rg}/{name}"
         try:
+            if (self.headers.get("Content-Type") or "").startswith(protobuf.CONTENT_TYPE):
+                body = protobuf.decode(self._raw_body)  # kubectl after 1.32 sends built-in kinds this way
             with self.store.lock:
                 kube = self.store.kube_cluster(sub, rg, name)
                 status, answer, content_type = kube_api.handle(

@@ -122,3 +122,35 @@ def test_discovery_and_openapi_name_every_kind_kubectl_uses(kube):
     assert "fieldValidation" in [p["name"] for p in post["parameters"]]
     status, _, _ = call(kube, "GET", "/openapi/v2")
     assert status == 404
+
+
+def _field(number, payload):
+    """A length-delimited protobuf field (wire type 2)."""
+
+    def varint(value):
+        out = b""
+        while True:
+            byte, value = value & 0x7F, value >> 7
+            out += bytes([byte | (0x80 if value else 0)])
+            if not value:
+                return out
+
+    return varint(number << 3 | 2) + varint(len(payload)) + payload
+
+
+def test_a_protobuf_configmap_from_newer_kubectl_decodes_to_its_json_form():
+    from armemulator.kubernetes import protobuf
+
+    meta = _field(1, b"excluded") + _field(3, b"kube-system") + _field(11, _field(1, b"a") + _field(2, b"b"))
+    configmap = _field(1, meta) + _field(2, _field(1, b"sample.json") + _field(2, b'{"excluded": []}'))
+    envelope = protobuf.MAGIC + _field(1, _field(1, b"v1") + _field(2, b"ConfigMap")) + _field(2, configmap)
+    assert protobuf.decode(envelope) == {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "excluded", "namespace": "kube-system", "labels": {"a": "b"}},
+        "data": {"sample.json": '{"excluded": []}'},
+    }
+    other = protobuf.MAGIC + _field(1, _field(1, b"v1") + _field(2, b"Secret"))
+    with pytest.raises(KubeError) as refused:
+        protobuf.decode(other)
+    assert refused.value.code == 415
