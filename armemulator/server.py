@@ -384,7 +384,7 @@ class Handler(BaseHTTPRequestHandler):
             with self.store.lock:
                 kube = self.store.kube_cluster(sub, rg, name)
                 status, answer, content_type = kube_api.handle(
-                    kube, method, rest if rest != "/" else "/", query, body, self.headers, server_url
+                    kube, method, rest, query, body, self.headers, server_url
                 )
         except KubeError as err:
             self._send(err.code, err.body())

@@ -179,14 +179,10 @@ class Store:
                 existing=entry["doc"] if entry else None,
                 provisioning_state=kind,
             )
+            etag = self._next_etag(entry)
             if entry is None:
-                entry = self.clusters[key] = {
-                    "doc": doc,
-                    "etag": "new" if self.etags_default else None,
-                    "operation": None,
-                }
-            entry["doc"] = doc
-            entry["etag"] = clusters.new_etag() if entry["etag"] else None
+                entry = self.clusters[key] = {"doc": doc, "etag": None, "operation": None}
+            entry["doc"], entry["etag"] = doc, etag
             answer = self._view(entry)
             operation_id = self._start_operation(key, kind, outcome)
             return answer, kind == "Creating", operation_id
@@ -224,10 +220,15 @@ class Store:
                 existing=entry["doc"] if entry else None,
                 provisioning_state="Succeeded",
             )
-            with_etag = bool(entry["etag"]) if entry else self.etags_default
-            self.clusters[key] = {"doc": doc, "etag": clusters.new_etag() if with_etag else None, "operation": None}
+            self.clusters[key] = {"doc": doc, "etag": self._next_etag(entry), "operation": None}
             self._save()
             return self._view(self.clusters[key])
+
+    def _next_etag(self, entry):
+        """The ETag after a write: a fresh one where the cluster has ETags (a new cluster: where new clusters get
+        them), none where it has none."""
+        with_etag = bool(entry["etag"]) if entry else self.etags_default
+        return clusters.new_etag() if with_etag else None
 
     def set_etags(self, subscription, resource_group, name, enabled):
         """Give the cluster ETags (as the API specification describes) or none (as the live service answers)."""
@@ -246,7 +247,7 @@ class Store:
             if not entry:
                 raise not_found(clusters.TYPE, name, resource_group)
             _merge(entry["doc"], patch)
-            entry["etag"] = clusters.new_etag() if entry["etag"] else None
+            entry["etag"] = self._next_etag(entry)
             self._save()
             return self._view(entry)
 

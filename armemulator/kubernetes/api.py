@@ -21,7 +21,7 @@ import copy
 import re
 import time
 
-from armemulator.kubernetes.objects import KubeError
+from armemulator.kubernetes.objects import KubeError, field_selector_matches
 
 VERSION = {
     "major": "1",
@@ -83,8 +83,6 @@ def handle(kube, method, path, query, body, headers, server_url):
         answer = _route(kube, method, path, query, body, headers, server_url)
     except KubeError as err:
         return err.code, err.body(), "application/json"
-    if isinstance(answer, tuple):
-        return answer
     if isinstance(answer, str):
         return 200, answer, "text/plain"
     if "as=Table" in (headers.get("Accept") or "") and method == "GET" and isinstance(answer, dict):
@@ -119,8 +117,8 @@ def _route(kube, method, path, query, body, headers, server_url):
         return _namespace(name)
     if resource not in RESOURCES or RESOURCES[resource][0] != (parts.get("group") or ""):
         raise KubeError(404, "NotFound", "the server could not find the requested resource")
-    if resource == "imagelists":
-        kube._require_crd()
+    if resource == "imagelists" and not kube.eraser_installed:  # the CRD exists only once Image Cleaner is on
+        raise KubeError(404, "NotFound", "the server could not find the requested resource")
     if RESOURCES[resource][3] is False and ns is not None:
         raise KubeError(404, "NotFound", "the server could not find the requested resource")
     return _resource(kube, method, resource, ns, name, sub, query, body, headers)
@@ -176,7 +174,7 @@ def _read_only(kube, resource, ns, name, query):  # noqa: PLR0911 - one answer p
         if name:
             return kube.get_pod(ns, name)
         pods = kube.list_pods(ns, query.get("labelSelector"))
-        pods["items"] = [p for p in pods["items"] if _field_match(query.get("fieldSelector"), p)]
+        pods["items"] = [p for p in pods["items"] if field_selector_matches(query.get("fieldSelector"), p)]
         return pods
     if resource == "nodes":
         nodes = kube.list_nodes()
@@ -199,12 +197,6 @@ def _read_only(kube, resource, ns, name, query):  # noqa: PLR0911 - one answer p
     if name:
         raise KubeError(404, "NotFound", f'events "{name}" not found', {"name": name, "kind": "events"})
     return {"kind": "EventList", "apiVersion": "v1", "metadata": {"resourceVersion": str(kube.version)}, "items": []}
-
-
-def _field_match(selector, obj):
-    from armemulator.kubernetes.objects import field_selector_matches
-
-    return field_selector_matches(selector, obj)
 
 
 def _namespace(name):
