@@ -76,3 +76,16 @@ class Emulator:
 
     def put_configmap(self, subscription, resource_group, name, configmap):
         return self._call("POST", f"clusters/{subscription}/{resource_group}/{name}/configmaps", configmap)
+
+    def role_assignments(self, subscription, resource_group, name, *assignments):
+        """The caller's Azure RBAC roles on the cluster, replacing earlier ones: (role, namespace or None)..."""
+        body = {"assignments": [{"role": role, "namespace": namespace} for role, namespace in assignments]}
+        return self._call("POST", f"clusters/{subscription}/{resource_group}/{name}/role-assignments", body)
+
+    def reject_tokens(self, subscription, resource_group, name, enabled=True):
+        """Make the cluster's API server answer 401 to every AAD token, as Conditional Access can."""
+        self._call("POST", f"clusters/{subscription}/{resource_group}/{name}/token-rejection", {"enabled": enabled})
+
+    def run_command_fault(self, subscription, resource_group, name, fault):
+        """Make run-command end {"state": "Failed", "reason": ...}, or never end ({"hang": True}); None heals."""
+        self._call("POST", f"clusters/{subscription}/{resource_group}/{name}/run-command-fault", {"fault": fault})

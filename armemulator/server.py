@@ -11,9 +11,12 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from armemulator.arm import clusters
+from armemulator.arm import clusters, credentials
 from armemulator.arm.errors import ArmError
+from armemulator.arm.runcommand import RunCommands
+from armemulator.identity import Tokens
 from armemulator.kubernetes import api as kube_api
+from armemulator.kubernetes import auth as kube_auth
 from armemulator.kubernetes import protobuf
 from armemulator.kubernetes.objects import KubeError
 
@@ -24,47 +27,6 @@ _MC = _RG + _PROVIDER + r"/managedclusters/(?P<name>[^/]+)"
 _OPERATION = _SUB + _PROVIDER + r"/locations/(?P<loc>[^/]+)/(?P<what>operations|operationresults)/(?P<op>[^/]+)"
 
 LOGGED_HEADERS = ("if-match", "if-none-match", "user-agent", "content-type", "x-ms-client-request-id")
-_KUBECONFIG = """apiVersion: v1
-kind: Config
-clusters:
-- name: {name}
-  cluster:
-    certificate-authority-data: {ca}
-    server: {server}
-contexts:
-- name: {name}
-  context:
-    cluster: {name}
-    user: {user}_{rg}_{name}
-current-context: {name}
-users:
-- name: {user}_{rg}_{name}
-  user:
-    token: {token}
-"""
-
-
-def _b64url(data):
-    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
-
-
-def make_token(tenant, resource):
-    """A JWT-shaped bearer token: az decodes it, unverified, to find the tenant."""
-    now = int(time.time())
-    header = {"typ": "JWT", "alg": "RS256", "kid": "armemulator"}
-    claims = {
-        "aud": resource,
-        "iss": f"https://sts.windows.net/{tenant}/",
-        "iat": now,
-        "nbf": now,
-        "exp": now + 3600,
-        "tid": tenant,
-        "oid": "11111111-1111-1111-1111-111111111111",
-        "sub": "11111111-1111-1111-1111-111111111111",
-        "appid": "22222222-2222-2222-2222-222222222222",
-        "xms_mirid": "/subscriptions/sandbox/resourcegroups/sandbox/providers/Microsoft.ManagedIdentity/sandbox",
-    }
-    return f"{_b64url(header)}.{_b64url(claims)}.c2lnbmF0dXJl"
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -176,6 +138,8 @@ class Handler(BaseHTTPRequestHandler):
         except Exception as ex:  # noqa: BLE001 - an emulator bug must still answer like ARM would
             self._send(500, {"error": {"code": "InternalServerError", "message": f"emulator: {ex!r}"}})
         entry["status"] = self._status
+        if getattr(self, "_caller", None) is not None:
+            entry["caller"], self._caller = self._caller, None
         self.store.log(entry)
 
     def _serve(self, method, path, query, body):
@@ -237,6 +201,8 @@ class Handler(BaseHTTPRequestHandler):
             ("PUT", _MC, self._put_cluster),
             ("DELETE", _MC, self._delete_cluster),
             ("POST", _MC + r"/(?P<which>listclusterusercredential|listclusteradmincredential)", self._credentials),
+            ("POST", _MC + r"/runcommand", self._run_command),
+            ("GET", _MC + r"/commandresults/(?P<command_id>[^/]+)", self._command_result),
             ("GET", _OPERATION, self._operation),
         ]
         for route_method, pattern, handler in routes:
@@ -253,7 +219,7 @@ class Handler(BaseHTTPRequestHandler):
         self._send(
             200,
             {
-                "access_token": make_token(self.store.tenant, resource),
+                "access_token": self.server.tokens.issue(self.store.tenant, resource),
                 "expires_on": str(int(time.time()) + 3600),
                 "resource": resource,
                 "token_type": "Bearer",
@@ -345,20 +311,45 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self._send(204)
 
-    def _credentials(self, sub, rg, name, which, **_):
-        self.store.get_cluster(sub, rg, name)
+    def _credentials(self, sub, rg, name, which, query, **_):
+        doc = self.store.get_cluster(sub, rg, name)
         user = "clusterAdmin" if which.lower() == "listclusteradmincredential" else "clusterUser"
-        with open(self.server.ca_path, "rb") as f:
-            ca = base64.b64encode(f.read()).decode()
-        kubeconfig = _KUBECONFIG.format(
-            name=name,
-            rg=rg,
-            user=user,
-            ca=ca,
-            token=f"{user}-token",
-            server=f"{self.server.base_url}/k8s/{sub}/{rg}/{name}",
+        text = credentials.kubeconfig(
+            doc,
+            user,
+            emulator_server=self._kube_server(sub, rg, name),
+            ca_data=self._ca_data(),
+            server_fqdn=query.get("server-fqdn"),
+            credential_format=query.get("format"),
         )
-        self._send(200, {"kubeconfigs": [{"name": user, "value": base64.b64encode(kubeconfig.encode()).decode()}]})
+        self._send(200, {"kubeconfigs": [{"name": user, "value": base64.b64encode(text.encode()).decode()}]})
+
+    def _ca_data(self):
+        with open(self.server.ca_path, "rb") as f:
+            return base64.b64encode(f.read()).decode()
+
+    def _kube_server(self, sub, rg, name):
+        return f"{self.server.base_url}/k8s/{sub}/{rg}/{name}"
+
+    def _run_command(self, sub, rg, name, query, body, **_):
+        doc = self.store.get_cluster(sub, rg, name)
+        command_id = self.server.run_commands.start(doc, body, self._kube_server(sub, rg, name))
+        self._send(202, None, {"Location": self._command_location(sub, rg, name, command_id, query)})
+
+    def _command_location(self, sub, rg, name, command_id, query):
+        api = urlencode({"api-version": query["api-version"]})
+        return (
+            f"{self.server.base_url}/subscriptions/{sub}/resourceGroups/{rg}/providers/{clusters.PROVIDER}"
+            f"/managedClusters/{name}/commandResults/{command_id}?{api}"
+        )
+
+    def _command_result(self, sub, rg, name, command_id, query, **_):
+        self.store.get_cluster(sub, rg, name)
+        result = self.server.run_commands.result(command_id)
+        if result["properties"]["provisioningState"] == "Running":
+            self._send(202, result, {"Location": self._command_location(sub, rg, name, command_id, query)})
+        else:
+            self._send(200, result)
 
     def _after(self, sub, rg, name):
         """Faults that change the cluster right after a read: someone else's write racing ours."""
@@ -371,8 +362,24 @@ class Handler(BaseHTTPRequestHandler):
     def _kube(self, method, path, query, body):
         parts = path.split("/")[2:]
         sub, rg, name, rest = parts[0], parts[1], parts[2], "/" + "/".join(parts[3:])
-        if (self.headers.get("Authorization") or "") not in ("Bearer clusterUser-token", "Bearer clusterAdmin-token"):
-            self._send(401, KubeError(401, "Unauthorized", "Unauthorized").body())
+        try:
+            doc = self.store.get_cluster(sub, rg, name)
+            cluster = credentials.facts(doc)
+            key = (sub.lower(), rg.lower(), name.lower())
+            identity = kube_auth.authenticate(
+                self.headers.get("Authorization"),
+                cluster,
+                self.server.tokens,
+                rejects_tokens=key in self.store.rejecting_tokens,
+            )
+            # Who called, for tests to assert on: the token's audience and object ID, or a local account.
+            self._caller = {"local": identity.local, "name": identity.name, "audience": identity.audience}
+            kube_auth.authorize(identity, cluster, self.store.role_assignments.get(key, []), method, rest, query)
+        except ArmError:
+            self._send(503, KubeError(503, "ServiceUnavailable", f"the cluster {name} does not exist").body())
+            return
+        except KubeError as err:
+            self._send(err.code, err.body())
             return
         fault = self.store.take_fault(method, path)
         if fault and self._apply_fault(fault):
@@ -411,7 +418,7 @@ class Handler(BaseHTTPRequestHandler):
             ("GET", "health"): lambda: {"status": "ok"},
             ("GET", "requests"): lambda: {"value": self.store.snapshot_requests()},
             ("DELETE", "requests"): self.store.clear_requests,
-            ("POST", "reset"): self.store.reset,
+            ("POST", "reset"): self._reset,
             ("POST", "faults"): lambda: self.store.add_fault(body),
             ("POST", "throttle"): lambda: self.store.set_throttle(body["kind"], body.get("rate"), body.get("burst")),
             ("PUT", "config"): lambda: self._configure(body),
@@ -422,34 +429,79 @@ class Handler(BaseHTTPRequestHandler):
                 self._send(200 if answer is not None else 204, answer)
             elif parts[:1] == ["clusters"] and len(parts) == 4:
                 self._control_cluster(method, *parts[1:], body)
-            elif parts[:1] == ["clusters"] and len(parts) == 5 and parts[4] == "kube":
-                with self.store.lock:
-                    self._send(200, self.store.kube_cluster(*parts[1:4]).snapshot())
-            elif parts[:1] == ["clusters"] and len(parts) == 5 and parts[4] == "configmaps":
-                with self.store.lock:
-                    kube = self.store.kube_cluster(*parts[1:4])
-                    self._send(
-                        201, kube.create_configmap(body.get("metadata", {}).get("namespace", "kube-system"), body)
-                    )
-            elif parts[:1] == ["clusters"] and len(parts) == 5 and parts[4] == "etags":
-                self._send(200, self.store.set_etags(*parts[1:4], bool(body.get("enabled"))))
-            elif parts[:1] == ["clusters"] and len(parts) == 5 and parts[4] == "node-fault":
-                with self.store.lock:
-                    self.store.kube_cluster(*parts[1:4]).set_node_fault(body["node"], body.get("fault"))
-                self._send(204)
-            elif parts[:1] == ["clusters"] and len(parts) == 5 and parts[4] == "scheduled-run":
-                with self.store.lock:
-                    self.store.kube_cluster(*parts[1:4]).start_scheduled_run()
-                self._send(204)
-            elif parts[:1] == ["clusters"] and len(parts) == 5 and parts[4] == "operation":
-                seconds, kind = float(body.get("seconds", 5)), body.get("kind", "Updating")
-                self._send(201, {"operation": self.store.start_foreign_operation(*parts[1:4], seconds, kind)})
+            elif parts[:1] == ["clusters"] and len(parts) == 5 and parts[4] in self._CLUSTER_ACTIONS:
+                status, answer = getattr(self, self._CLUSTER_ACTIONS[parts[4]])(*parts[1:4], body)
+                self._send(status, answer)
             else:
                 self._send(404, {"error": {"code": "NotFound", "message": f"no control route {method} {path}"}})
         except ArmError as err:
             self._send(err.status, err.body())
         except KubeError as err:
             self._send(err.code, err.body())
+
+    # Control actions on one cluster: /_emulator/clusters/{sub}/{rg}/{name}/{action}, each (status, answer).
+    _CLUSTER_ACTIONS = {
+        "kube": "_c_kube",
+        "configmaps": "_c_configmap",
+        "role-assignments": "_c_role_assignments",
+        "token-rejection": "_c_token_rejection",
+        "run-command-fault": "_c_run_command_fault",
+        "etags": "_c_etags",
+        "node-fault": "_c_node_fault",
+        "scheduled-run": "_c_scheduled_run",
+        "operation": "_c_operation",
+    }
+
+    def _c_kube(self, sub, rg, name, _body):
+        with self.store.lock:
+            return 200, self.store.kube_cluster(sub, rg, name).snapshot()
+
+    def _c_configmap(self, sub, rg, name, body):
+        with self.store.lock:
+            kube = self.store.kube_cluster(sub, rg, name)
+            return 201, kube.create_configmap(body.get("metadata", {}).get("namespace", "kube-system"), body)
+
+    def _c_role_assignments(self, sub, rg, name, body):
+        """The caller's Azure RBAC roles on the cluster: [{"role": built-in role name, "namespace": optional}]."""
+        assignments = body.get("assignments") or []
+        for assignment in assignments:
+            if assignment.get("role") not in kube_auth.ROLES:
+                raise ArmError(400, "InvalidRole", f"unknown role {assignment.get('role')!r}: {kube_auth.ROLES}")
+        with self.store.lock:
+            self.store.role_assignments[(sub.lower(), rg.lower(), name.lower())] = [
+                (a["role"], a.get("namespace")) for a in assignments
+            ]
+        return 200, {"assignments": assignments}
+
+    def _c_token_rejection(self, sub, rg, name, body):
+        key = (sub.lower(), rg.lower(), name.lower())
+        with self.store.lock:
+            if body.get("enabled"):
+                self.store.rejecting_tokens.add(key)
+            else:
+                self.store.rejecting_tokens.discard(key)
+        return 204, None
+
+    def _c_run_command_fault(self, sub, rg, name, body):
+        self.server.run_commands.set_fault(self.store.get_cluster(sub, rg, name)["id"], body.get("fault"))
+        return 204, None
+
+    def _c_etags(self, sub, rg, name, body):
+        return 200, self.store.set_etags(sub, rg, name, bool(body.get("enabled")))
+
+    def _c_node_fault(self, sub, rg, name, body):
+        with self.store.lock:
+            self.store.kube_cluster(sub, rg, name).set_node_fault(body["node"], body.get("fault"))
+        return 204, None
+
+    def _c_scheduled_run(self, sub, rg, name, _body):
+        with self.store.lock:
+            self.store.kube_cluster(sub, rg, name).start_scheduled_run()
+        return 204, None
+
+    def _c_operation(self, sub, rg, name, body):
+        seconds, kind = float(body.get("seconds", 5)), body.get("kind", "Updating")
+        return 201, {"operation": self.store.start_foreign_operation(sub, rg, name, seconds, kind)}
 
     def _configure(self, settings):
         store = self.store
@@ -466,6 +518,10 @@ class Handler(BaseHTTPRequestHandler):
                 store.etags_default = bool(settings["etags_default"])
             if "kube_pod_ttl_seconds" in settings:
                 store.kube_pod_ttl_seconds = float(settings["kube_pod_ttl_seconds"])
+
+    def _reset(self):
+        self.store.reset()
+        self.server.run_commands.clear_faults()
 
     def _control_cluster(self, method, sub, rg, name, body):
         store = self.store
@@ -490,6 +546,8 @@ class EmulatorServer(ThreadingHTTPServer):
         self.store = store
         self.verbose = verbose
         self.ca_path = cert_paths["ca"]
+        self.tokens = Tokens()
+        self.run_commands = RunCommands(self.ca_path)
         self.page_size = 100
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(cert_paths["cert"], cert_paths["key"])

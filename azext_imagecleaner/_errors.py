@@ -9,6 +9,7 @@ import re
 from contextlib import contextmanager
 
 from azure.cli.core.azclierror import (
+    AuthenticationError,
     AzureConnectionError,
     AzureInternalError,
     AzureResponseError,
@@ -16,7 +17,9 @@ from azure.cli.core.azclierror import (
     ClientRequestError,
     ForbiddenError,
     InvalidArgumentValueError,
+    MutuallyExclusiveArgumentError,
     ResourceNotFoundError,
+    UnauthorizedError,
 )
 
 FEATURE_HINT = (
@@ -207,15 +210,67 @@ def _code_from_text(text):
     return match.group("code") if match else None
 
 
-def kube_error_for(status, reason, message, resource_group, name):
-    """The az error for a failed call to the cluster's Kubernetes API."""
+# Azure RBAC: the built-in role that allows each kind of call the commands make (../shared/aks-access.md §3).
+CLUSTER_ADMIN_ROLE = "Azure Kubernetes Service RBAC Cluster Admin"
+ADMIN_ROLE = "Azure Kubernetes Service RBAC Admin"
+WRITER_ROLE = "Azure Kubernetes Service RBAC Writer"
+READER_ROLE = "Azure Kubernetes Service RBAC Reader"
+_DENIED = re.compile(r'cannot (?P<verb>\w+) resource "(?P<resource>[^"]+)" in API group "(?P<group>[^"]*)"')
+_READS = ("get", "list", "watch")
+AKS_SERVER_SCOPE = "6dae42f8-4368-4678-94ff-3960e28e3630/.default"
+
+
+def role_for(verb, resource, group):
+    """(built-in role, what the call is, in words) for a call Azure RBAC denied (pure)."""
+    base = resource.split("/")[0]
+    if group or base == "nodes":
+        what = f"{verb} {base}.{group}" if group else f"{verb} {base}"
+        if base == "imagelists":
+            what = {"create": "start a manual run (create the ImageList)", "delete": "replace the last manual run"}.get(
+                verb, f"read the ImageList ({verb} imagelists.eraser.sh)"
+            )
+        return CLUSTER_ADMIN_ROLE, what
+    if resource == "pods/log":
+        return WRITER_ROLE, "read pod logs (pods/log)"
+    if verb in _READS:
+        return READER_ROLE, f"{verb} {resource}"
+    return WRITER_ROLE, f"{verb} {resource}"
+
+
+def azure_rbac_denied(message, resource_group, name, cluster_id, assignee):
+    """The az error for a 403 from Azure RBAC: what was denied, the role that allows it, the command to assign it."""
+    denied = _DENIED.search(message or "")
+    verb, resource, group = denied.group("verb", "resource", "group") if denied else ("use", "the cluster", "")
+    role, what = role_for(verb, resource, group)
+    also = f" (or '{ADMIN_ROLE}' assigned at the cluster scope)" if role == CLUSTER_ADMIN_ROLE else ""
+    return ForbiddenError(
+        f"Azure RBAC denied this on the {cluster_text(resource_group, name)}: {what} needs the role '{role}'{also}. "
+        f"The API server said: {message}",
+        f'Ask an owner of the cluster to run: az role assignment create --role "{role}" '
+        f"--assignee {assignee or '<your object ID>'} --scope {cluster_id}\n"
+        "New role assignments take up to 5 minutes to apply.",
+    )
+
+
+def kube_error_for(status, reason, message, resource_group, name, facts=None, assignee=None):
+    """The az error for a failed call to the cluster's Kubernetes API. `facts`: what ARM says about the cluster
+    (access._plan.ClusterFacts), None with --kubeconfig; `assignee`: the caller's object ID, when known."""
     cluster = cluster_text(resource_group, name)
     service = f"{status} {reason}: {message}" if message else f"{status} {reason}"
+    if status == 403 and facts is not None and facts.azure_rbac and "in Azure" in (message or ""):
+        return azure_rbac_denied(message, resource_group, name, facts.id, assignee)
+    if status == 401 and facts is not None and facts.aad_managed:
+        return UnauthorizedError(
+            f"The Kubernetes API of the {cluster} refused the Azure AD token of your az login ({service}).",
+            "Conditional Access may require signing in for the AKS server app itself: "
+            f"az login --scope {AKS_SERVER_SCOPE}",
+        )
     if status in (401, 403):
+        admin = "" if facts is not None and facts.local_accounts_disabled else "Use --admin for the cluster's admin "
+        admin += "credentials, " if admin else ""
         return ForbiddenError(
             f"The Kubernetes API of the {cluster} refused the request ({service}).",
-            "Use --admin for the cluster's admin credentials, check your Kubernetes role bindings, "
-            "or give another identity with --kubeconfig/--context.",
+            f"{admin}check your Kubernetes role bindings, or give another identity with --kubeconfig/--context.",
         )
     if status == 409:
         return ClientRequestError(
@@ -225,24 +280,112 @@ def kube_error_for(status, reason, message, resource_group, name):
     return AzureResponseError(f"The Kubernetes API of the {cluster} answered {service}.")
 
 
-def translate_kube(ex, resource_group, name):
-    """The az error for an exception from the kubernetes client, or None to let az report it."""
+def access_refused(kind, resource_group, name, reason=None):
+    """The az error for a cluster that cannot be reached the way asked (access._plan.Refusal kinds)."""
+    cluster = cluster_text(resource_group, name)
+    enable = f"az aks update -g {resource_group} -n {name} --enable-run-command"
+    if kind == "local-accounts-disabled":
+        return BadRequestError(
+            f"Local accounts are disabled on the {cluster}, so there are no admin credentials: --admin cannot be used.",
+            "Leave out --admin: the Azure AD credential of your az login is used.",
+        )
+    if kind == "legacy-aad":
+        return BadRequestError(
+            f"The {cluster} uses legacy Azure AD integration (aadProfile.managed is false), which this command "
+            "cannot sign in to.",
+            "Pass --kubeconfig with a kubeconfig you converted for it (kubelogin convert-kubeconfig), or move the "
+            f"cluster to managed Azure AD: az aks update -g {resource_group} -n {name} --enable-aad",
+        )
+    if kind == "kubeconfig-with-run-command":
+        return MutuallyExclusiveArgumentError(
+            "--transport run-command goes through Azure Resource Manager and cannot use --kubeconfig.",
+            "Leave out --kubeconfig/--context, or use --transport api-server.",
+        )
+    if kind == "run-command-disabled":
+        return BadRequestError(
+            f"Run command is disabled on the {cluster} (apiServerAccessProfile.disableRunCommand).",
+            f"Enable it ({enable}), or reach the API server from inside the cluster's network with "
+            "--transport api-server.",
+        )
+    return AzureConnectionError(
+        f"The API server of the {cluster} cannot be reached from here ({reason}), and run command is disabled on it.",
+        "Run the command from inside the cluster's virtual network (or a peered one, a VPN or ExpressRoute), "
+        f"or enable run command: {enable}",
+    )
+
+
+def token_unavailable(tenant, ex):
+    """The az error for an Azure AD token for the AKS server app that az's login could not get."""
+    first_line = (str(ex).strip().splitlines() or [type(ex).__name__])[0]
+    where = f" in tenant {tenant}" if tenant else ""
+    tenant_arg = f" --tenant {tenant}" if tenant else ""
+    return AuthenticationError(
+        f"Could not get an Azure AD token for the cluster's API server{where} from your az login: {first_line}",
+        recommendation=f"Log in to the cluster's tenant: az login{tenant_arg} --scope {AKS_SERVER_SCOPE} "
+        "(a managed identity gets tokens only in its own tenant).",
+    )
+
+
+def run_command_error(kind, details, resource_group, name):
+    """The az error for an AKS run-command that did not give kubectl's answer."""
+    cluster = cluster_text(resource_group, name)
+    troubleshoot = (
+        "See https://learn.microsoft.com/troubleshoot/azure/azure-kubernetes/resolve-az-aks-command-invoke-failures"
+    )
+    if kind == "failed":
+        return AzureResponseError(
+            f"AKS run-command ended {details.get('state')} on the {cluster}: "
+            f"{details.get('reason') or 'no reason given'}.",
+            troubleshoot,
+        )
+    if kind == "cut":
+        return AzureResponseError(
+            f"The output of '{details['command']}' passed AKS run-command's 512 kB cap on the {cluster}, "
+            "so it was cut.",
+            "Run the command from inside the cluster's network with --transport api-server, which has no cap.",
+        )
+    if kind == "exit":
+        return AzureResponseError(
+            f"kubectl exited {details['exit_code']} in AKS run-command on the {cluster}: "
+            f"{details.get('stderr') or 'no error text'}",
+            troubleshoot,
+        )
+    if kind == "timeout":
+        return AzureResponseError(
+            f"AKS run-command did not finish within {details['seconds']} s on the {cluster}; it may still run there.",
+            f"See its result with 'az aks command result -g {resource_group} -n {name} --command-id "
+            f"{details['command_id']}', or give it more time with --timeout.",
+        )
+    return AzureResponseError(f"AKS run-command gave an answer that cannot be read on the {cluster}: {details}.")
+
+
+def translate_cluster_access(ex, resource_group, name, facts=None, assignee=None):
+    """The az error for a failure while reaching the cluster's Kubernetes API, or None to leave it as it is
+    (az's own errors, and ARM's, which `mapped` words)."""
     import json
 
+    from azure.cli.core.azclierror import AzCLIError
+    from azure.core.exceptions import HttpResponseError
+
+    if isinstance(ex, (AzCLIError, HttpResponseError)):
+        return None
+    if type(ex).__name__ == "RunCommandError":
+        return run_command_error(ex.kind, ex.details, resource_group, name)
     status = getattr(ex, "status", None)
     if isinstance(status, int) and hasattr(ex, "body"):
         try:
             body = json.loads(ex.body or "{}")
         except (TypeError, ValueError):
             body = {}
-        return kube_error_for(status, getattr(ex, "reason", ""), body.get("message"), resource_group, name)
+        message = body.get("message") if isinstance(body, dict) else None
+        return kube_error_for(status, getattr(ex, "reason", ""), message, resource_group, name, facts, assignee)
     if type(ex).__name__ == "ConfigException":
         return InvalidArgumentValueError(f"The kubeconfig cannot be used: {ex}", "Check --kubeconfig and --context.")
     reason = network_reason(ex)
     if reason:
         return AzureConnectionError(
             f"Could not reach the Kubernetes API of the {cluster_text(resource_group, name)}: {reason}.",
-            "Check that the API server is reachable from here (private clusters need a network path), "
-            "then run the command again.",
+            "Check that the API server is reachable from here, or go through AKS run-command with "
+            "--transport run-command, then run the command again.",
         )
     return None

@@ -92,8 +92,11 @@ type: group
 short-summary: Run Image Cleaner by hand, manage its exclusion lists, and read its logs and status.
 long-summary: >-
     These commands reach the cluster's Kubernetes API with credentials fetched from Azure (kept in memory,
-    never written to ~/.kube/config), or with --kubeconfig/--context. Image Cleaner must be enabled on the
-    cluster (az aks update --enable-image-cleaner).
+    never written to ~/.kube/config), or with --kubeconfig/--context. On a cluster with managed Azure AD they
+    sign in with your az login (user, service principal or managed identity), without kubelogin, and work with
+    local accounts disabled; Azure RBAC denials name the role to assign. When the API server cannot be reached
+    from here, as for a private cluster outside its network, they go through AKS run command (--transport).
+    Image Cleaner must be enabled on the cluster (az aks update --enable-image-cleaner).
 """
 
 helps["aks image-cleaner run"] = """
@@ -114,6 +117,9 @@ examples:
     text: >-
         az aks image-cleaner run -g MyResourceGroup -n MyManagedCluster --images myregistry.azurecr.io/app:1.0
         --wait --timeout 300 --admin
+  - name: Run on a private cluster from outside its network, through AKS run command.
+    text: >-
+        az aks image-cleaner run -g MyResourceGroup -n MyPrivateCluster --all --wait --transport run-command
 """
 
 helps["aks image-cleaner exclusion"] = """
@@ -176,6 +182,12 @@ short-summary: Show Image Cleaner's setting, Eraser's version, the last manual r
 examples:
   - name: Show the status as a table.
     text: az aks image-cleaner status -g MyResourceGroup -n MyManagedCluster -o table
+  - name: Show the status of a private cluster, giving each AKS run command two minutes.
+    text: az aks image-cleaner status -g MyResourceGroup -n MyPrivateCluster --transport run-command --timeout 120
+  - name: Use a kubeconfig you already have (for example one converted with kubelogin) and one of its contexts.
+    text: >-
+        az aks image-cleaner status -g MyResourceGroup -n MyManagedCluster --kubeconfig ./kubeconfig
+        --context my-context
 """
 
 helps["aks image-cleaner report"] = """

@@ -51,6 +51,8 @@ def load_cluster_arguments(self):
     from azure.cli.core.commands.parameters import get_enum_type
 
     from azext_imagecleaner._validators import validate_exclusion_patterns, validate_run_images
+    from azext_imagecleaner.access import PROBE_SECONDS, TRANSPORTS
+    from azext_imagecleaner.access.run_command import DEFAULT_TIMEOUT as RUN_COMMAND_TIMEOUT
     from azext_imagecleaner.cluster import CONTAINERS
 
     with self.argument_context("aks image-cleaner") as c:
@@ -67,6 +69,20 @@ def load_cluster_arguments(self):
             help="Use this kubeconfig file instead of fetching credentials from Azure.",
         )
         c.argument("context", arg_group="Kubernetes access", help="The kubeconfig context to use.")
+        c.argument(
+            "transport",
+            arg_type=get_enum_type(TRANSPORTS),
+            arg_group="Kubernetes access",
+            help="How to reach the cluster's Kubernetes API: api-server (directly), run-command (AKS run command, "
+            "through Azure Resource Manager: the way into a private cluster from outside its network), or auto: "
+            f"the API server when a connection to it opens within {PROBE_SECONDS} seconds, else run-command.",
+        )
+        c.argument(
+            "timeout",
+            type=int,
+            arg_group="Kubernetes access",
+            help=f"Seconds to wait for each AKS run command before giving up. Default: {RUN_COMMAND_TIMEOUT}.",
+        )
     with self.argument_context("aks image-cleaner run") as c:
         c.argument(
             "images",
@@ -87,7 +103,12 @@ def load_cluster_arguments(self):
             action="store_true",
             help="Wait for the run to finish and show how many nodes succeeded, failed or were skipped.",
         )
-        c.argument("timeout", type=int, help="With --wait: seconds to wait before giving up (the run goes on).")
+        c.argument(
+            "timeout",
+            type=int,
+            help="Seconds to wait before giving up: for the run to finish with --wait (the run goes on), and for "
+            "each AKS run command.",
+        )
     for scope in ("aks image-cleaner exclusion add", "aks image-cleaner exclusion remove"):
         with self.argument_context(scope) as c:
             c.argument(

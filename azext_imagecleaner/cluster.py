@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from knack.log import get_logger
 
 from azext_imagecleaner import _errors, _exclusions, _images
-from azext_imagecleaner._kube import connect, not_found
+from azext_imagecleaner.access import not_found
 
 logger = get_logger(__name__)
 
@@ -27,25 +27,18 @@ NOT_INSTALLED = (
 
 
 @contextmanager
-def _cluster(client, resource_group_name, name, admin=False, kubeconfig=None, context=None):
-    """A Kube handle, with every ARM, Kubernetes and network failure mapped to one az error.
+def _cluster(cmd, client, resource_group_name, name, options):
+    """The cluster's Kubernetes API through the access seam, every failure on the way mapped to one az error."""
+    from azext_imagecleaner.access import connect
 
-    Kubernetes failures are mapped here; ARM ones (fetching credentials) by `_errors.mapped`, as elsewhere.
-    """
-    from azure.cli.core.azclierror import AzCLIError
-    from azure.core.exceptions import HttpResponseError
+    with connect(cmd, client, resource_group_name, name, options) as kube:
+        yield kube
 
-    with _errors.mapped(resource_group_name, name):
-        try:
-            with connect(client, resource_group_name, name, admin, kubeconfig, context) as kube:
-                yield kube
-        except (AzCLIError, HttpResponseError):
-            raise
-        except Exception as ex:
-            mapped = _errors.translate_kube(ex, resource_group_name, name)
-            if mapped is None:
-                raise
-            raise mapped from ex
+
+def _options(admin, kubeconfig, context, transport, timeout):
+    from azext_imagecleaner.access import AccessOptions
+
+    return AccessOptions(admin, kubeconfig, context, transport or "auto", timeout)
 
 
 def _not_installed(resource_group_name, name):
@@ -71,9 +64,11 @@ def run(
     admin=False,
     kubeconfig=None,
     context=None,
+    transport="auto",
 ):
     spec_images = _images.run_images(images, run_all)
-    with _cluster(client, resource_group_name, name, admin, kubeconfig, context) as kube:
+    options = _options(admin, kubeconfig, context, transport, timeout)
+    with _cluster(cmd, client, resource_group_name, name, options) as kube:
         replaced = _delete_imagelist_if_present(kube, resource_group_name, name)
         body = {
             "apiVersion": "eraser.sh/v1",
@@ -166,8 +161,11 @@ def _wait_for_run(cmd, kube, uid, timeout, resource_group_name, name):
 # --- exclusion lists ---------------------------------------------------------------------------------
 
 
-def exclusion_list(client, resource_group_name, name, admin=False, kubeconfig=None, context=None):
-    with _cluster(client, resource_group_name, name, admin, kubeconfig, context) as kube:
+def exclusion_list(
+    cmd, client, resource_group_name, name, admin=False, kubeconfig=None, context=None, transport="auto", timeout=None
+):
+    options = _options(admin, kubeconfig, context, transport, timeout)
+    with _cluster(cmd, client, resource_group_name, name, options) as kube:
         configmaps = kube.list_configmaps(_exclusions.NAMESPACE, _exclusions.SELECTOR)
         if not any(c["metadata"]["name"] == _exclusions.SYSTEM_LIST for c in configmaps):
             try:
@@ -182,38 +180,50 @@ def exclusion_list(client, resource_group_name, name, admin=False, kubeconfig=No
     return rows
 
 
-def exclusion_add(client, resource_group_name, name, images, admin=False, kubeconfig=None, context=None):
+def exclusion_add(
+    cmd,
+    client,
+    resource_group_name,
+    name,
+    images,
+    admin=False,
+    kubeconfig=None,
+    context=None,
+    transport="auto",
+    timeout=None,
+):
     patterns = [_images.check_pattern(p) for p in images]
+    options = _options(admin, kubeconfig, context, transport, timeout)
     return _change_user_list(
-        client,
-        resource_group_name,
-        name,
-        admin,
-        kubeconfig,
-        context,
-        lambda current: (_exclusions.added(current, patterns), []),
+        cmd, client, resource_group_name, name, options, lambda current: (_exclusions.added(current, patterns), [])
     )
 
 
-def exclusion_remove(client, resource_group_name, name, images, admin=False, kubeconfig=None, context=None):
+def exclusion_remove(
+    cmd,
+    client,
+    resource_group_name,
+    name,
+    images,
+    admin=False,
+    kubeconfig=None,
+    context=None,
+    transport="auto",
+    timeout=None,
+):
     patterns = [_images.check_pattern(p) for p in images]
+    options = _options(admin, kubeconfig, context, transport, timeout)
     return _change_user_list(
-        client,
-        resource_group_name,
-        name,
-        admin,
-        kubeconfig,
-        context,
-        lambda current: _exclusions.removed(current, patterns),
+        cmd, client, resource_group_name, name, options, lambda current: _exclusions.removed(current, patterns)
     )
 
 
-def _change_user_list(client, resource_group_name, name, admin, kubeconfig, context, change, attempts=3):
+def _change_user_list(cmd, client, resource_group_name, name, options, change, attempts=3):
     """Read, change and write the extension's user list; a concurrent writer (409) means read again."""
     from azure.cli.core.azclierror import ClientRequestError
 
     namespace = _exclusions.NAMESPACE
-    with _cluster(client, resource_group_name, name, admin, kubeconfig, context) as kube:
+    with _cluster(cmd, client, resource_group_name, name, options) as kube:
         for attempt in range(attempts):
             try:
                 current = kube.get_configmap(namespace, _exclusions.USER_LIST)
@@ -256,7 +266,15 @@ def _collect_worker_logs(kube, node=None, container=None):
         for spec in pod["spec"]["containers"]:
             if container and spec["name"] != container:
                 continue
-            text = kube.pod_log(_exclusions.NAMESPACE, pod["metadata"]["name"], spec["name"])
+            text, cut = kube.pod_log(_exclusions.NAMESPACE, pod["metadata"]["name"], spec["name"])
+            if cut:
+                logger.warning(
+                    "The log of %s/%s is longer than AKS run-command can return: these are its first %s lines. "
+                    "From inside the cluster's network, --transport api-server reads it whole.",
+                    pod["metadata"]["name"],
+                    spec["name"],
+                    len(text.splitlines()),
+                )
             entries.append(
                 {
                     "pod": pod["metadata"]["name"],
@@ -264,6 +282,7 @@ def _collect_worker_logs(kube, node=None, container=None):
                     "container": spec["name"],
                     "phase": (pod.get("status") or {}).get("phase"),
                     "lines": len(text.splitlines()),
+                    "cut": cut,
                     "log": text,
                 }
             )
@@ -283,6 +302,7 @@ def _warn_no_workers(resource_group_name, name, node=None):
 
 
 def logs(
+    cmd,
     client,
     resource_group_name,
     name,
@@ -292,8 +312,11 @@ def logs(
     admin=False,
     kubeconfig=None,
     context=None,
+    transport="auto",
+    timeout=None,
 ):
-    with _cluster(client, resource_group_name, name, admin, kubeconfig, context) as kube:
+    options = _options(admin, kubeconfig, context, transport, timeout)
+    with _cluster(cmd, client, resource_group_name, name, options) as kube:
         entries = _collect_worker_logs(kube, node, container)
     if not entries:
         _warn_no_workers(resource_group_name, name, node)
@@ -324,13 +347,17 @@ def _save_logs(entries, output_dir):
 # --- status ------------------------------------------------------------------------------------------
 
 
-def status(client, resource_group_name, name, admin=False, kubeconfig=None, context=None):
+def status(
+    cmd, client, resource_group_name, name, admin=False, kubeconfig=None, context=None, transport="auto", timeout=None
+):
     from azext_imagecleaner._status import cluster_status
 
     with _errors.mapped(resource_group_name, name):
         mc = client.get(resource_group_name, name)
     cleaner = mc.security_profile.image_cleaner if mc.security_profile else None
-    with _cluster(client, resource_group_name, name, admin, kubeconfig, context) as kube:
+    with _cluster(
+        cmd, client, resource_group_name, name, _options(admin, kubeconfig, context, transport, timeout)
+    ) as kube:
         config = _get_or_none(lambda: kube.get_configmap(_exclusions.NAMESPACE, "eraser-manager-config"))
         imagelist = _get_or_none(lambda: kube.get_imagelist(IMAGELIST_NAME))
         workers = [p for p in kube.list_pods(_exclusions.NAMESPACE) if _is_worker(p)]
@@ -357,13 +384,26 @@ def _get_or_none(read):
 # --- report ------------------------------------------------------------------------------------------
 
 
-def report(client, resource_group_name, name, from_dir=None, history=False, admin=False, kubeconfig=None, context=None):
+def report(
+    cmd,
+    client,
+    resource_group_name,
+    name,
+    from_dir=None,
+    history=False,
+    admin=False,
+    kubeconfig=None,
+    context=None,
+    transport="auto",
+    timeout=None,
+):
     from azext_imagecleaner import _report
 
     if from_dir:
         entries = _read_saved_logs(from_dir)
     else:
-        with _cluster(client, resource_group_name, name, admin, kubeconfig, context) as kube:
+        options = _options(admin, kubeconfig, context, transport, timeout)
+        with _cluster(cmd, client, resource_group_name, name, options) as kube:
             entries = _collect_worker_logs(kube)
     if history:
         return _history(client, resource_group_name, name, sorted({e["pod"] for e in entries}))

@@ -74,8 +74,9 @@ def image_cleaner_enabled(body):
     return bool(cleaner.get("enabled"))
 
 
-def stored_document(subscription, resource_group, name, body, *, existing, provisioning_state):
-    """The document the service keeps after a PUT of `body` (existing: the stored one, or None)."""
+def stored_document(subscription, resource_group, name, body, *, existing, provisioning_state, tenant=None):
+    """The document the service keeps after a PUT of `body` (existing: the stored one, or None; tenant: the
+    subscription's)."""
     doc = copy.deepcopy(body)
     doc.pop("eTag", None)
     properties = doc.setdefault("properties", {})
@@ -97,6 +98,18 @@ def stored_document(subscription, resource_group, name, body, *, existing, provi
     properties.setdefault("fqdn", f"{properties['dnsPrefix']}-{_fake_guid(name)[:8]}.hcp.{doc['location']}.azmk8s.io")
     properties.setdefault("azurePortalFQDN", properties["fqdn"].replace(".hcp.", ".portal.hcp."))
     properties.setdefault("nodeResourceGroup", f"MC_{resource_group}_{name}_{doc['location']}")
+    # "If not specified, will use the tenant of the deployment subscription" (aadProfile.tenantID in the spec).
+    aad = properties.get("aadProfile")
+    if isinstance(aad, dict) and aad.get("managed") and not aad.get("tenantID") and tenant:
+        aad["tenantID"] = tenant
+    # A private cluster's API server has a private FQDN under privatelink (spec example, aks-access.md §4).
+    if (properties.get("apiServerAccessProfile") or {}).get("enablePrivateCluster") and not properties.get(
+        "privateFQDN"
+    ):
+        properties["privateFQDN"] = (
+            f"{properties['dnsPrefix']}-{_fake_guid(name, 'private')[:8]}.{_fake_guid(name, 'zone')}"
+            f".privatelink.{doc['location']}.azmk8s.io"
+        )
     properties.setdefault("maxAgentPools", 100)
     properties.setdefault("networkProfile", {})
     properties.setdefault("powerState", {"code": "Running"})

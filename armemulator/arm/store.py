@@ -65,6 +65,10 @@ class Store:
         self._buckets = {}
         self.feature_registered = True
         self.kube = {}  # cluster key -> KubeCluster
+        # Azure RBAC role assignments of the caller per cluster: key -> [(built-in role, namespace or None)]
+        self.role_assignments = {}
+        # Clusters whose API server refuses every AAD token (as Conditional Access makes it: a 401)
+        self.rejecting_tokens = set()
         self.kube_run_seconds = 2.0
         self.kube_pod_ttl_seconds = 600.0
         if state_file and os.path.exists(state_file):
@@ -178,6 +182,7 @@ class Store:
                 body,
                 existing=entry["doc"] if entry else None,
                 provisioning_state=kind,
+                tenant=self.tenant,
             )
             etag = self._next_etag(entry)
             if entry is None:
@@ -219,6 +224,7 @@ class Store:
                 body,
                 existing=entry["doc"] if entry else None,
                 provisioning_state="Succeeded",
+                tenant=self.tenant,
             )
             self.clusters[key] = {"doc": doc, "etag": self._next_etag(entry), "operation": None}
             self._save()

@@ -1,0 +1,193 @@
+"""Pure rules of cluster access: which credential and transport, kubectl lines and output, Azure RBAC wording."""
+
+import base64
+import io
+import json
+import zipfile
+from types import SimpleNamespace
+
+import pytest
+
+from azext_imagecleaner import _errors
+from azext_imagecleaner.access import _kubectl, _plan
+from azext_imagecleaner.access._plan import AccessOptions, ClusterFacts, Refusal
+
+CLUSTER_ID = "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/c1"
+
+
+def facts(**kw):
+    return ClusterFacts(id=CLUSTER_ID, subscription="s1", **kw)
+
+
+def never():
+    raise AssertionError("reachability was not needed")
+
+
+# --- facts, credential, transport ----------------------------------------------------------------------
+
+
+def test_facts_of_a_managed_aad_private_cluster():
+    mc = SimpleNamespace(
+        id=CLUSTER_ID,
+        aad_profile=SimpleNamespace(managed=True, enable_azure_rbac=True, tenant_id="t1"),
+        disable_local_accounts=True,
+        api_server_access_profile=SimpleNamespace(enable_private_cluster=True, disable_run_command=False),
+    )
+    got = _plan.facts_of(mc)
+    assert got == ClusterFacts(
+        CLUSTER_ID, "s1", aad_managed=True, azure_rbac=True, tenant="t1", local_accounts_disabled=True, private=True
+    )
+
+
+def test_facts_of_an_old_sdk_model_without_the_newer_attributes():
+    got = _plan.facts_of(SimpleNamespace(id=CLUSTER_ID, aad_profile=SimpleNamespace(managed=False)))
+    assert got.aad_legacy and not got.aad_managed and not got.run_command_disabled
+
+
+@pytest.mark.parametrize(
+    ("cluster", "options", "expected"),
+    [
+        (facts(), AccessOptions(), "user"),
+        (facts(aad_managed=True), AccessOptions(), "aad"),
+        (facts(aad_managed=True, local_accounts_disabled=True), AccessOptions(), "aad"),
+        (facts(), AccessOptions(admin=True), "admin"),
+        (
+            facts(aad_managed=True, local_accounts_disabled=True),
+            AccessOptions(admin=True),
+            Refusal("local-accounts-disabled"),
+        ),
+        (facts(aad_legacy=True), AccessOptions(), Refusal("legacy-aad")),
+        (facts(aad_legacy=True), AccessOptions(kubeconfig="k"), "kubeconfig"),
+    ],
+)
+def test_credential(cluster, options, expected):
+    assert _plan.credential(cluster, options) == expected
+
+
+def test_auto_uses_the_api_server_when_it_answers_else_run_command():
+    assert _plan.transport(facts(), AccessOptions(), lambda: True) == "api-server"
+    assert _plan.transport(facts(private=True), AccessOptions(), lambda: False) == "run-command"
+    assert _plan.transport(facts(run_command_disabled=True), AccessOptions(), lambda: False) == Refusal(
+        "unreachable-run-command-disabled"
+    )
+
+
+def test_a_forced_transport_does_not_probe():
+    assert _plan.transport(facts(), AccessOptions(transport="api-server"), never) == "api-server"
+    assert _plan.transport(facts(), AccessOptions(transport="run-command"), never) == "run-command"
+    assert _plan.transport(facts(run_command_disabled=True), AccessOptions(transport="run-command"), never) == Refusal(
+        "run-command-disabled"
+    )
+    assert _plan.transport(None, AccessOptions(kubeconfig="k", transport="run-command"), never) == Refusal(
+        "kubeconfig-with-run-command"
+    )
+
+
+# --- kubectl through run-command -----------------------------------------------------------------------
+
+
+def test_script_quotes_every_argument_and_prints_stderr_after_the_marker():
+    line = _kubectl.script(["get", "configmaps", "-l", "eraser.sh/exclude.list=true", "-o", "jsonpath={.a b}"])
+    assert "kubectl get configmaps -l eraser.sh/exclude.list=true -o 'jsonpath={.a b}' --request-timeout=60s" in line
+    assert line.endswith("exit $rc")
+
+
+@pytest.mark.parametrize(
+    ("logs", "expected"),
+    [
+        ('{"a": 1}\n\n' + _kubectl.MARKER + "\n", ('{"a": 1}\n', "", True)),
+        (
+            '{"a": 1}\n' + _kubectl.MARKER + "\nError from server (NotFound): x\n",
+            ('{"a": 1}', "Error from server (NotFound): x\n", True),
+        ),
+        ("no newline\n" + _kubectl.MARKER, ("no newline", "", True)),
+        ('{"a": 1, "cut here', ('{"a": 1, "cut here', "", False)),
+    ],
+)
+def test_split_output(logs, expected):
+    assert tuple(_kubectl.split_output(logs)) == expected
+
+
+@pytest.mark.parametrize(
+    ("stderr", "expected"),
+    [
+        ('Error from server (NotFound): configmaps "x" not found', (404, "NotFound", 'configmaps "x" not found')),
+        (
+            'Error from server (AlreadyExists): error when creating "manifest.json": exists',
+            (409, "AlreadyExists", 'error when creating "manifest.json": exists'),
+        ),
+        (
+            "Error from server (Conflict): the object has been modified",
+            (409, "Conflict", "the object has been modified"),
+        ),
+        (
+            "Error from server (Forbidden): imagelists.eraser.sh is forbidden: no",
+            (403, "Forbidden", "imagelists.eraser.sh is forbidden: no"),
+        ),
+        (
+            'error: the server doesn\'t have a resource type "imagelists"',
+            (404, "NotFound", "the server could not find the requested resource"),
+        ),
+        ("error: You must be logged in to the server (Unauthorized)", (401, "Unauthorized", "Unauthorized")),
+        ("Unable to connect to the server: dial tcp: i/o timeout", None),
+    ],
+)
+def test_server_error(stderr, expected):
+    got = _kubectl.server_error(stderr)
+    assert (tuple(got) if got else None) == expected
+
+
+def test_pods_from_jsonpath_lines():
+    text = "eraser-aks-1-abc\taks-1\tRunning\tcollector trivy-scanner remover\ncollector-aks-2\t\tPending\tcollector\n"
+    pods = _kubectl.pods_from_lines(text)
+    assert [p["metadata"]["name"] for p in pods] == ["eraser-aks-1-abc", "collector-aks-2"]
+    assert pods[0]["spec"]["containers"] == [{"name": "collector"}, {"name": "trivy-scanner"}, {"name": "remover"}]
+    assert pods[1]["spec"]["nodeName"] is None and pods[1]["status"]["phase"] == "Pending"
+
+
+def test_bounded_log_cuts_at_a_whole_line_and_says_so():
+    assert _kubectl.bounded_log("a\nb\n", limit=4) == ("a\nb\n", False)
+    assert _kubectl.bounded_log("aaa\nbbb\nccc\n", limit=9) == ("aaa\nbbb\n", True)
+    assert _kubectl.log_args("kube-system", "p", "remover", limit=10)[-1] == "--limit-bytes=11"
+
+
+def test_context_zip_holds_the_manifest():
+    data = base64.b64decode(_kubectl.context_zip({"kind": "ImageList"}))
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert json.loads(archive.read(_kubectl.MANIFEST)) == {"kind": "ImageList"}
+
+
+# --- wording --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("verb", "resource", "group", "role"),
+    [
+        ("create", "imagelists", "eraser.sh", _errors.CLUSTER_ADMIN_ROLE),
+        ("get", "imagelists", "eraser.sh", _errors.CLUSTER_ADMIN_ROLE),
+        ("update", "configmaps", "", _errors.WRITER_ROLE),
+        ("get", "pods/log", "", _errors.WRITER_ROLE),
+        ("list", "configmaps", "", _errors.READER_ROLE),
+    ],
+)
+def test_role_for_each_denied_call(verb, resource, group, role):
+    assert _errors.role_for(verb, resource, group)[0] == role
+
+
+def test_azure_rbac_denial_names_the_assignment_to_make():
+    message = (
+        'imagelists.eraser.sh is forbidden: User "u" cannot create resource "imagelists" in API group "eraser.sh" at '
+        "the cluster scope: User does not have access to the resource in Azure. Update role assignment to allow access."
+    )
+    error = _errors.kube_error_for(
+        403, "Forbidden", message, "rg", "c1", facts(aad_managed=True, azure_rbac=True), "oid-1"
+    )
+    assert "start a manual run" in error.error_msg and _errors.CLUSTER_ADMIN_ROLE in error.error_msg
+    assert f'--role "{_errors.CLUSTER_ADMIN_ROLE}" --assignee oid-1 --scope {CLUSTER_ID}' in error.recommendations[0]
+
+
+def test_kubernetes_rbac_denial_without_local_accounts_does_not_suggest_admin():
+    error = _errors.kube_error_for(
+        403, "Forbidden", "no", "rg", "c1", facts(aad_managed=True, local_accounts_disabled=True)
+    )
+    assert "--admin" not in error.recommendations[0]
