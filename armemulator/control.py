@@ -87,5 +87,6 @@ class Emulator:
         self._call("POST", f"clusters/{subscription}/{resource_group}/{name}/token-rejection", {"enabled": enabled})
 
     def run_command_fault(self, subscription, resource_group, name, fault):
-        """Make run-command end {"state": "Failed", "reason": ...}, or never end ({"hang": True}); None heals."""
+        """Make run-command end {"state": "Failed", "reason": ...}, end with the pod's own {"exitCode", "logs"},
+        or never end ({"hang": True}); None heals."""
         self._call("POST", f"clusters/{subscription}/{resource_group}/{name}/run-command-fault", {"fault": fault})

@@ -20,7 +20,8 @@ import time
 
 from armemulator.azprofile import AzStepError, az_environment, install_extension, login
 from armemulator.control import Emulator
-from armemulator.seed import DEMO_GROUP
+from armemulator.kubernetes.auth import CLUSTER_ADMIN
+from armemulator.seed import DEMO_CLUSTERS, DEMO_GROUP, ENTERPRISE_CLUSTERS
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEMO_CLUSTER = "demo-cleaner"
@@ -161,7 +162,12 @@ def run_demo(sandbox, info, env):
         print(result.stdout.rstrip() or "(no output)")
         if shown:
             print("\n".join(shown))
-        sent = [_describe(r) for r in emulator.requests() if r["path"] != "/msi/token"]
+        # The calls a run-command pod's kubectl makes inside the cluster are not az's.
+        sent = [
+            _describe(r)
+            for r in emulator.requests()
+            if r["path"] != "/msi/token" and not r["headers"].get("user-agent", "").startswith("kubectl")
+        ]
         print(f"-> exit code {result.returncode}; requests sent: {', '.join(sent) or 'none'}")
         if check and result.returncode != 0:
             sys.exit(f"sandbox: the demo step failed: {title}")
@@ -264,12 +270,55 @@ def run_demo(sandbox, info, env):
         "table",
     )
     emulator.node_fault(subscription, DEMO_GROUP, "batch-dev", "aks-nodepool1-2", None)
+    _enterprise_demo(emulator, subscription, step)
+
+
+ALPINE = "docker.io/library/alpine:3.7.3"
+
+
+def _enterprise_demo(emulator, subscription, step):
+    """The hardened kinds of cluster: managed AAD + Azure RBAC without local accounts, and a private one."""
+    for name in ENTERPRISE_CLUSTERS:
+        emulator.put_cluster(subscription, DEMO_GROUP, name, DEMO_CLUSTERS[name])
+    a = ["-g", DEMO_GROUP, "-n", "aad-prod"]
+    print(
+        "\n== aad-prod: managed Azure AD with Azure RBAC, local accounts disabled. The commands sign in with your az "
+        "login (no kubelogin). First with no role on the cluster:"
+    )
+    emulator.role_assignments(subscription, DEMO_GROUP, "aad-prod")
+    step(
+        "A manual run, denied by Azure RBAC: the error names the role",
+        "aks",
+        "image-cleaner",
+        "run",
+        *a,
+        "--images",
+        ALPINE,
+        check=False,
+    )
+    step("--admin has no credentials to use here", "aks", "image-cleaner", "status", *a, "--admin", check=False)
+    print(
+        "\n== An owner assigns 'Azure Kubernetes Service RBAC Cluster Admin' (the emulator does it, as "
+        "'az role assignment create' would)"
+    )
+    emulator.role_assignments(subscription, DEMO_GROUP, "aad-prod", (CLUSTER_ADMIN, None))
+    step("Status on aad-prod", "aks", "image-cleaner", "status", *a, "-o", "table")
+    step("A manual run on aad-prod", "aks", "image-cleaner", "run", *a, "--images", ALPINE, "--wait", "-o", "table")
+    p = ["-g", DEMO_GROUP, "-n", "private-dev"]
+    print(
+        "\n== private-dev: a private cluster. Its API server's name resolves only inside its VNet, so the commands "
+        "go through AKS run command (kubectl in a pod in the cluster, through Azure Resource Manager)"
+    )
+    step("Status on private-dev", "aks", "image-cleaner", "status", *p, "-o", "table")
+    step("A manual run on private-dev", "aks", "image-cleaner", "run", *p, "--images", ALPINE, "--wait", "-o", "table")
 
 
 def _describe(request):
     """A request in a few words: 'PUT demo-cleaner', 'poll operation'."""
     if "/operations/" in request["path"]:
         return "poll operation"
+    if "/commandresults/" in request["path"].lower():
+        return "poll run-command"
     return f"{request['method']} {request['path'].rsplit('/', 1)[-1]}"
 
 

@@ -219,8 +219,8 @@ class Handler(BaseHTTPRequestHandler):
         self._send(
             200,
             {
-                "access_token": self.server.tokens.issue(self.store.tenant, resource),
-                "expires_on": str(int(time.time()) + 3600),
+                "access_token": self.server.tokens.issue(self.store.tenant, resource, self.store.token_seconds),
+                "expires_on": str(int(time.time()) + self.store.token_seconds),
                 "resource": resource,
                 "token_type": "Bearer",
             },
@@ -373,7 +373,12 @@ class Handler(BaseHTTPRequestHandler):
                 rejects_tokens=key in self.store.rejecting_tokens,
             )
             # Who called, for tests to assert on: the token's audience and object ID, or a local account.
-            self._caller = {"local": identity.local, "name": identity.name, "audience": identity.audience}
+            self._caller = {
+                "local": identity.local,
+                "name": identity.name,
+                "audience": identity.audience,
+                "expires": identity.expires,
+            }
             kube_auth.authorize(identity, cluster, self.store.role_assignments.get(key, []), method, rest, query)
         except ArmError:
             self._send(503, KubeError(503, "ServiceUnavailable", f"the cluster {name} does not exist").body())
@@ -516,6 +521,8 @@ class Handler(BaseHTTPRequestHandler):
                 store.kube_run_seconds = float(settings["kube_run_seconds"])
             if "etags_default" in settings:
                 store.etags_default = bool(settings["etags_default"])
+            if "token_seconds" in settings:
+                store.token_seconds = int(settings["token_seconds"])
             if "kube_pod_ttl_seconds" in settings:
                 store.kube_pod_ttl_seconds = float(settings["kube_pod_ttl_seconds"])
 

@@ -207,12 +207,12 @@ RECORDED = ("automatic-aad-2025", "windows-service-principal-2023", "image-clean
 _RECORDED_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "recorded")
 
 
-def recorded_cluster(which, image_cleaner="as-recorded", tags=None, linux_nodes=None):
+def recorded_cluster(which, image_cleaner="as-recorded", tags=None, linux_nodes=None, private=False):
     """A cluster document recorded from the live service (recorded/README.md), to seed the emulator with.
 
     image_cleaner: "as-recorded", None (no imageCleaner profile), or (enabled, hours); linux_nodes: the first
-    pool's node count, where a demo needs more nodes than the recording had. Everything else is as recorded,
-    `null`s and unknown profiles included."""
+    pool's node count, where a demo needs more nodes than the recording had; private: a private API server.
+    Everything else is as recorded, `null`s and unknown profiles included."""
     with open(os.path.join(_RECORDED_DIR, f"{which}.json"), encoding="utf-8") as f:
         doc = json.load(f)
     properties = doc["properties"]
@@ -226,4 +226,8 @@ def recorded_cluster(which, image_cleaner="as-recorded", tags=None, linux_nodes=
         doc["tags"] = dict(tags)
     if linux_nodes is not None:
         properties["agentPoolProfiles"][0]["count"] = linux_nodes
+    if private:
+        properties["apiServerAccessProfile"] = dict(properties.get("apiServerAccessProfile") or {})
+        properties["apiServerAccessProfile"]["enablePrivateCluster"] = True
+        properties["privateFQDN"] = None  # the service names it when the cluster is stored
     return doc

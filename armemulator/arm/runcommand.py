@@ -50,7 +50,8 @@ class RunCommands:
         self.ca_path = ca_path
         self.lock = threading.Lock()
         self.results = {}  # id -> RunCommandResult as the service answers it
-        self.faults = {}  # cluster id (lower case) -> {"state", "reason"} or {"hang": True}
+        # cluster id (lower case) -> {"state", "reason"}, {"exitCode", "logs"} or {"hang": True}
+        self.faults = {}
 
     def start(self, doc, body, kube_server):
         """Start the command for the cluster `doc`; the command's id."""
@@ -68,6 +69,11 @@ class RunCommands:
             self.results[command_id] = {"id": command_id, "properties": {"provisioningState": "Running"}}
             fault = self.faults.get(doc["id"].lower())
         if fault and fault.get("hang"):
+            return command_id
+        if fault and "exitCode" in fault:  # the pod ended on its own: killed, evicted, out of memory
+            now = _now()
+            properties = {"provisioningState": "Succeeded", "startedAt": now, "finishedAt": now}
+            self._finish(command_id, properties | {"exitCode": fault["exitCode"], "logs": fault.get("logs", "")})
             return command_id
         if fault:
             self._finish(command_id, {"provisioningState": fault.get("state", "Failed"), "reason": fault["reason"]})

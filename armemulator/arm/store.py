@@ -69,6 +69,7 @@ class Store:
         self.role_assignments = {}
         # Clusters whose API server refuses every AAD token (as Conditional Access makes it: a 401)
         self.rejecting_tokens = set()
+        self.token_seconds = 3600  # how long the tokens of the token endpoint last
         self.kube_run_seconds = 2.0
         self.kube_pod_ttl_seconds = 600.0
         if state_file and os.path.exists(state_file):

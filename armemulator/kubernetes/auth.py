@@ -34,8 +34,8 @@ _READER_RESOURCES = {"configmaps", "pods", "events"}
 
 
 class Identity:
-    def __init__(self, name, object_id=None, local=False, audience=None):
-        self.name, self.object_id, self.local, self.audience = name, object_id, local, audience
+    def __init__(self, name, object_id=None, local=False, audience=None, expires=None):
+        self.name, self.object_id, self.local, self.audience, self.expires = name, object_id, local, audience, expires
 
 
 def authenticate(authorization, cluster, tokens, rejects_tokens=False):
@@ -58,7 +58,9 @@ def authenticate(authorization, cluster, tokens, rejects_tokens=False):
         or claims.get("tid") != cluster["tenant"]
     ):
         raise _unauthorized()
-    return Identity(claims.get("upn") or claims["oid"], object_id=claims["oid"], audience=claims["aud"])
+    return Identity(
+        claims.get("upn") or claims["oid"], object_id=claims["oid"], audience=claims["aud"], expires=claims["exp"]
+    )
 
 
 def _unauthorized():

@@ -100,6 +100,6 @@ def _open(cmd, mc_client, resource_group, name, options, state):
 
 
 def _token(cmd, facts):
-    from azext_imagecleaner.access._token import AadToken
+    from azext_imagecleaner.access._token import from_az_login
 
-    return AadToken(cmd.cli_ctx, facts.tenant, facts.subscription)
+    return from_az_login(cmd.cli_ctx, facts.tenant, facts.subscription)

@@ -78,6 +78,11 @@ def split_output(logs):
     return Output(logs, "", False)
 
 
+def at_cap(logs, slack=1024):
+    """Whether run-command's output reached (within `slack` bytes) its 512 kB cap, so it was cut there."""
+    return len((logs or "").encode("utf-8")) >= OUTPUT_CAP - slack
+
+
 class ServerError(NamedTuple):
     status: int
     reason: str

@@ -15,8 +15,10 @@ REFRESH_SECONDS = 300
 
 
 class AadToken:
-    def __init__(self, cli_ctx, tenant, subscription, clock=time.time):
-        self._cli_ctx, self._tenant, self._subscription, self._clock = cli_ctx, tenant, subscription, clock
+    """The held token and when it expires; `fetch()` gives a new (token, expires_on epoch seconds)."""
+
+    def __init__(self, fetch, clock=time.time):
+        self._fetch, self._clock = fetch, clock
         self._token, self._expires_on = None, 0
 
     def get(self):
@@ -35,16 +37,21 @@ class AadToken:
         except (AttributeError, IndexError, ValueError):
             return None
 
-    def _fetch(self):
+
+def from_az_login(cli_ctx, tenant, subscription):
+    """An AadToken fed by az's login, for the cluster's tenant when ARM names it (Azure RBAC needs it to be the
+    subscription's), else the subscription's; az takes one of the two, never both."""
+
+    def fetch():
         from azure.cli.core._profile import Profile
 
         from azext_imagecleaner import _errors
 
-        # The cluster's own tenant when ARM names it (Azure RBAC needs it to be the subscription's); subscription
-        # and tenant cannot both be given.
-        scope = {"tenant": self._tenant} if self._tenant else {"subscription": self._subscription}
+        scope = {"tenant": tenant} if tenant else {"subscription": subscription}
         try:
-            (_, token, entry), _, _ = Profile(cli_ctx=self._cli_ctx).get_raw_token(resource=AKS_SERVER_APP, **scope)
+            (_, token, entry), _, _ = Profile(cli_ctx=cli_ctx).get_raw_token(resource=AKS_SERVER_APP, **scope)
         except Exception as ex:  # MSAL, az and azure-identity raise many kinds; each becomes one line
-            raise _errors.token_unavailable(self._tenant, ex) from ex
-        return token, float(entry.get("expires_on") or self._clock() + 3000)
+            raise _errors.token_unavailable(tenant, ex) from ex
+        return token, float(entry["expires_on"])
+
+    return AadToken(fetch)

@@ -101,8 +101,12 @@ class RunCommandKube:
         if state != "succeeded":
             raise RunCommandError("failed", state=result.provisioning_state, reason=result.reason)
         output = _kubectl.split_output(result.logs)
-        if not output.complete:
+        if not output.complete and _kubectl.at_cap(result.logs):
             raise RunCommandError("cut", command=_shown(args))
+        if not output.complete:  # the pod ended before the script did (killed, evicted)
+            raise RunCommandError(
+                "exit", command=_shown(args), exit_code=result.exit_code, stderr=(result.logs or "").strip()[-500:]
+            )
         if result.exit_code:
             refused = _kubectl.server_error(output.stderr)
             if refused:

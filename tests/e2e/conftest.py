@@ -130,6 +130,7 @@ def fresh_emulator(emulator):
         kube_run_seconds=0.5,
         kube_pod_ttl_seconds=600,
         etags_default=ETAG_MODE == "spec",
+        token_seconds=3600,
     )
 
 

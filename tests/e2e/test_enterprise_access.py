@@ -95,6 +95,19 @@ def test_aad_cluster_runs_with_a_token_from_az_login_and_no_kubelogin(az, emulat
     assert stored_images(emulator, cluster) == [ALPINE]
 
 
+def test_the_token_is_renewed_during_a_long_run_wait(az, emulator, make_cluster):
+    """Tokens that last 4 s, a run that takes 9 s: the wait keeps going on fresh tokens, with no 401."""
+    cluster = make_cluster(body=body(aad=True, local_accounts=False))
+    emulator.role_assignments(*ref(cluster), (CLUSTER_ADMIN, None))
+    emulator.configure(token_seconds=4, kube_run_seconds=9)
+    result = az("aks", "image-cleaner", "run", *cluster.args, "--images", ALPINE, "--wait", "-o", "json")
+    assert result.code == 0, result.err
+    assert result.json["status"]["success"] == 3
+    calls = kube_requests(emulator, cluster)
+    assert all(c["status"] != 401 for c in calls)
+    assert len({c["caller"]["expires"] for c in calls}) > 1, "one token served the whole wait"
+
+
 def test_aad_status_exclusions_and_logs_work_with_cluster_admin(az, emulator, make_cluster):
     cluster = make_cluster(body=body(aad=True, local_accounts=False))
     emulator.role_assignments(*ref(cluster), (CLUSTER_ADMIN, None))
@@ -286,6 +299,13 @@ def test_run_command_poll_past_timeout_is_one_line_with_the_command_id(az, emula
     emulator.run_command_fault(*ref(cluster), {"hang": True})
     err = one_line_error(az("aks", "image-cleaner", "status", *cluster.args, "--timeout", "3"))
     assert "did not finish within 3 s" in err and "az aks command result" in err and "--command-id" in err
+
+
+def test_run_command_pod_that_ends_early_is_one_line_with_its_exit_code(az, emulator, make_cluster):
+    cluster = make_cluster(body=body(private=True))
+    emulator.run_command_fault(*ref(cluster), {"exitCode": 137, "logs": "Killed\n"})
+    err = one_line_error(az("aks", "image-cleaner", "status", *cluster.args))
+    assert "kubectl exited 137 in AKS run-command" in err and "Killed" in err
 
 
 def test_run_command_output_over_the_cap_is_one_line(az, emulator, make_cluster):

@@ -3,6 +3,7 @@
 import pytest
 
 from armemulator.arm.clusters import RECORDED, recorded_cluster
+from armemulator.kubernetes.auth import CLUSTER_ADMIN
 from tests.e2e.conftest import cluster_requests, image_cleaner_of
 from tests.e2e.test_update import differences
 
@@ -31,8 +32,10 @@ def test_enable_then_disable_changes_only_image_cleaner(az, emulator, make_clust
 
 
 @pytest.mark.parametrize("which", RECORDED)
-def test_fleet_list_and_status_read_them(az, make_cluster, which):
+def test_fleet_list_and_status_read_them(az, emulator, make_cluster, which):
     cluster = make_cluster(body=recorded_cluster(which, image_cleaner=(True, 72)))
+    # The AKS Automatic recording has Azure RBAC: reading the ImageList takes a role on the cluster.
+    emulator.role_assignments(cluster.subscription, cluster.resource_group, cluster.name, (CLUSTER_ADMIN, None))
     listed = az("aks", "image-cleaner", "list", "-g", cluster.resource_group, "-o", "json")
     assert listed.code == 0, listed.err
     row = next(r for r in listed.json if r["name"] == cluster.name)

@@ -11,6 +11,7 @@ import pytest
 from azext_imagecleaner import _errors
 from azext_imagecleaner.access import _kubectl, _plan
 from azext_imagecleaner.access._plan import AccessOptions, ClusterFacts, Refusal
+from azext_imagecleaner.access._token import AadToken
 
 CLUSTER_ID = "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/c1"
 
@@ -191,3 +192,36 @@ def test_kubernetes_rbac_denial_without_local_accounts_does_not_suggest_admin():
         403, "Forbidden", "no", "rg", "c1", facts(aad_managed=True, local_accounts_disabled=True)
     )
     assert "--admin" not in error.recommendations[0]
+
+
+# --- the AAD token ---------------------------------------------------------------------------------------
+
+
+def test_the_token_is_fetched_again_only_when_it_nears_expiry():
+    now = [1000.0]
+    fetched = []
+
+    def fetch():
+        fetched.append(now[0])
+        return f"t{len(fetched)}", now[0] + 3600
+
+    token = AadToken(fetch, clock=lambda: now[0])
+    assert token.get() == "t1" and token.get() == "t1"
+    now[0] += 3600 - 301
+    assert token.get() == "t1"
+    now[0] += 2  # 299 s left: under the 300 s margin
+    assert token.get() == "t2"
+    assert fetched == [1000.0, 1000.0 + 3600 - 299]
+
+
+def test_object_id_is_read_from_the_token_held():
+    payload = base64.urlsafe_b64encode(json.dumps({"oid": "o-1"}).encode()).decode().rstrip("=")
+    token = AadToken(lambda: (f"h.{payload}.s", 10**10))
+    assert token.object_id() is None
+    token.get()
+    assert token.object_id() == "o-1"
+
+
+def test_at_cap():
+    assert _kubectl.at_cap("x" * (_kubectl.OUTPUT_CAP - 10))
+    assert not _kubectl.at_cap("x" * 1000)
