@@ -27,6 +27,7 @@ setup(
     url="https://github.com/imagecleaner/imagecleaner",
     classifiers=CLASSIFIERS,
     packages=find_packages(include=["azext_imagecleaner", "azext_imagecleaner.*"]),
-    install_requires=["kubernetes>=29.0.0,<34"],  # 34 caps urllib3 below what az ships; 35 adds aiohttp
+    # kubernetes: 34 caps urllib3 below what az ships; 35 adds aiohttp. azure-mgmt-resourcegraph: what `az graph` uses.
+    install_requires=["kubernetes>=29.0.0,<34", "azure-mgmt-resourcegraph>=8.0.0,<9"],
     package_data={"azext_imagecleaner": ["azext_metadata.json"]},
 )

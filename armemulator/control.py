@@ -35,8 +35,9 @@ class Emulator:
     def add_fault(self, **fault):
         return self._call("POST", "faults", fault)
 
-    def throttle(self, kind, rate, burst=1):
-        self._call("POST", "throttle", {"kind": kind, "rate": rate, "burst": burst})
+    def throttle(self, kind, rate, burst=1, subscription=None):
+        """ARM's budget for reads or writes: every subscription's, or one subscription's."""
+        self._call("POST", "throttle", {"kind": kind, "rate": rate, "burst": burst, "subscription": subscription})
 
     def configure(self, **settings):
         self._call("PUT", "config", settings)
@@ -90,3 +91,12 @@ class Emulator:
         """Make run-command end {"state": "Failed", "reason": ...}, end with the pod's own {"exitCode", "logs"},
         or never end ({"hang": True}); None heals."""
         self._call("POST", f"clusters/{subscription}/{resource_group}/{name}/run-command-fault", {"fault": fault})
+
+    def seed_fleet(self, subscriptions, per_subscription, **spec):
+        """Many clusters, shaped by a recorded document: per_subscription in each of `subscriptions`."""
+        body = {"subscriptions": list(subscriptions), "per_subscription": per_subscription, **spec}
+        return self._call("POST", "fleet", body)
+
+    def management_groups(self, groups):
+        """{"name": [subscription IDs]}: the management groups Resource Graph knows."""
+        self._call("PUT", "management-groups", groups)

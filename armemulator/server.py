@@ -19,6 +19,7 @@ from armemulator.kubernetes import api as kube_api
 from armemulator.kubernetes import auth as kube_auth
 from armemulator.kubernetes import protobuf
 from armemulator.kubernetes.objects import KubeError
+from armemulator.resourcegraph.endpoint import GraphError, ResourceGraph, row_of
 
 _SUB = r"/subscriptions/(?P<sub>[^/]+)"
 _RG = _SUB + r"/resourcegroups/(?P<rg>[^/]+)"
@@ -95,7 +96,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(payload)))
         self.send_header("x-ms-request-id", str(uuid.uuid4()))
-        for name, value in (headers or {}).items():
+        extra, self._extra_headers = getattr(self, "_extra_headers", None) or {}, None
+        for name, value in (extra | (headers or {})).items():
             self.send_header(name, str(value))
         self.end_headers()
         if self.command != "HEAD":
@@ -161,7 +163,13 @@ class Handler(BaseHTTPRequestHandler):
         match = re.fullmatch(_SUB + r".*", path, re.IGNORECASE)
         if match:
             kind = "read" if method in ("GET", "HEAD") else "write"
-            wait = self.store.throttled(kind, match.group("sub"))
+            wait, remaining = self.store.throttled(kind, match.group("sub"))
+            # ARM reports what is left of the subscription's budget on every answer: the per-region header and,
+            # under token-bucket throttling, its -global- form.
+            self._extra_headers = {
+                f"x-ms-ratelimit-remaining-subscription-{kind}s": remaining,
+                f"x-ms-ratelimit-remaining-subscription-global-{kind}s": remaining,
+            }
             if wait:
                 raise ArmError(
                     429,
@@ -204,6 +212,7 @@ class Handler(BaseHTTPRequestHandler):
             ("POST", _MC + r"/runcommand", self._run_command),
             ("GET", _MC + r"/commandresults/(?P<command_id>[^/]+)", self._command_result),
             ("GET", _OPERATION, self._operation),
+            ("POST", r"/providers/microsoft\.resourcegraph/resources", self._graph_query),
         ]
         for route_method, pattern, handler in routes:
             match = re.fullmatch(pattern, path, re.IGNORECASE)
@@ -291,6 +300,23 @@ class Handler(BaseHTTPRequestHandler):
             self._send(204)
             return
         self._send(202, None, self._operation_headers(sub, "eastus", operation_id, query))
+
+    def _graph_query(self, body, **_):
+        graph = self.server.graph
+        # The quota is the caller's: the object ID in the ARM token (az decodes it the same way, unverified).
+        caller = _object_id(self.headers.get("Authorization")) or "unknown"
+        try:
+            answer, headers = graph.query(
+                body,
+                caller,
+                lambda subscriptions, groups: [
+                    row_of(doc, self.store.tenant) for doc in self.store.graph_documents(subscriptions, groups)
+                ],
+            )
+        except GraphError as err:
+            self._send(err.status, err.body, err.headers)
+            return
+        self._send(200, answer, headers)
 
     def _operation_headers(self, sub, location, operation_id, query):
         base = f"{self.server.base_url}/subscriptions/{sub}/providers/{clusters.PROVIDER}/locations/{location}"
@@ -425,8 +451,12 @@ class Handler(BaseHTTPRequestHandler):
             ("DELETE", "requests"): self.store.clear_requests,
             ("POST", "reset"): self._reset,
             ("POST", "faults"): lambda: self.store.add_fault(body),
-            ("POST", "throttle"): lambda: self.store.set_throttle(body["kind"], body.get("rate"), body.get("burst")),
+            ("POST", "throttle"): lambda: self.store.set_throttle(
+                body["kind"], body.get("rate"), body.get("burst"), body.get("subscription")
+            ),
             ("PUT", "config"): lambda: self._configure(body),
+            ("PUT", "management-groups"): lambda: self._management_groups(body),
+            ("POST", "fleet"): lambda: self._seed_fleet(body),
         }
         try:
             if (method, "/".join(parts)) in routes:
@@ -521,14 +551,46 @@ class Handler(BaseHTTPRequestHandler):
                 store.kube_run_seconds = float(settings["kube_run_seconds"])
             if "etags_default" in settings:
                 store.etags_default = bool(settings["etags_default"])
+            if "graph_lag_seconds" in settings:
+                store.graph_lag_seconds = float(settings["graph_lag_seconds"])
+            if "graph_forbidden" in settings:
+                self.server.graph.forbidden = bool(settings["graph_forbidden"])
+            if "graph_page_cap" in settings:
+                self.server.graph.page_cap = int(settings["graph_page_cap"])
+            if "graph_quota" in settings:
+                self.server.graph.quota = int(settings["graph_quota"])
             if "token_seconds" in settings:
                 store.token_seconds = int(settings["token_seconds"])
             if "kube_pod_ttl_seconds" in settings:
                 store.kube_pod_ttl_seconds = float(settings["kube_pod_ttl_seconds"])
 
+    def _management_groups(self, groups):
+        """{"name": [subscription IDs]}: the management groups Resource Graph can be asked about."""
+        with self.store.lock:
+            self.store.management_groups = {k.lower(): list(v) for k, v in groups.items()}
+
+    def _seed_fleet(self, spec):
+        """Many clusters at once: {"subscriptions": [...], "per_subscription": N, "prefix", "image_cleaner"}, each
+        shaped by a recorded document (recorded/README.md), spread over five resource groups."""
+        template = clusters.recorded_cluster(spec.get("recording", "image-cleaner-2023"), image_cleaner=None)
+        if spec.get("image_cleaner"):
+            enabled, hours = spec["image_cleaner"]
+            template["properties"]["securityProfile"]["imageCleaner"] = {"enabled": enabled, "intervalHours": hours}
+        names = []
+        for subscription in spec["subscriptions"]:
+            if subscription.lower() not in self.store.subscriptions:
+                self.store.add_subscription(subscription, f"Fleet subscription {subscription[-4:]}")
+            for number in range(int(spec["per_subscription"])):
+                name = f"{spec.get('prefix', 'fleet')}-{number:04d}"
+                group = f"{spec.get('group', 'fleet-rg')}-{number % 5}"
+                self.store.seed_cluster(subscription, group, name, template)
+                names.append(f"{subscription}/{group}/{name}")
+        return {"clusters": len(names)}
+
     def _reset(self):
         self.store.reset()
         self.server.run_commands.clear_faults()
+        self.server.graph.reset()
 
     def _control_cluster(self, method, sub, rg, name, body):
         store = self.store
@@ -554,6 +616,7 @@ class EmulatorServer(ThreadingHTTPServer):
         self.verbose = verbose
         self.ca_path = cert_paths["ca"]
         self.tokens = Tokens()
+        self.graph = ResourceGraph()
         self.run_commands = RunCommands(self.ca_path)
         self.page_size = 100
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -574,6 +637,14 @@ class EmulatorServer(ThreadingHTTPServer):
         thread = threading.Thread(target=self.serve_forever, name="armemulator", daemon=True)
         thread.start()
         return thread
+
+
+def _object_id(authorization):
+    try:
+        payload = (authorization or "").split(" ", 1)[1].split(".")[1]
+        return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))).get("oid")
+    except (IndexError, ValueError, AttributeError):
+        return None
 
 
 def _etag_header(doc):

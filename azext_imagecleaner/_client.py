@@ -9,7 +9,8 @@ gets a clear error instead of hanging.
 import time
 
 DEFAULT_RETRY_SECONDS = 60
-RETRY_TOTAL = 10
+# Tries per request; the time budget is what bounds a request under a 429 storm, not this count.
+RETRY_TOTAL = 20
 
 
 def retry_policy(budget_seconds):
@@ -29,7 +30,8 @@ def retry_policy(budget_seconds):
                 wait = self.get_backoff_time(settings)
             return time.monotonic() + wait <= settings["deadline"]
 
-    return BoundedRetryPolicy(retry_total=RETRY_TOTAL)
+    # retry_status too: azure-core retries a bad status (429, 5xx) only 3 times by default, whatever the total.
+    return BoundedRetryPolicy(retry_total=RETRY_TOTAL, retry_status=RETRY_TOTAL)
 
 
 def retry_budget_seconds(cli_ctx):
@@ -37,13 +39,18 @@ def retry_budget_seconds(cli_ctx):
     return cli_ctx.config.getint("imagecleaner", "retry_seconds", fallback=DEFAULT_RETRY_SECONDS)
 
 
-def managed_clusters_client(cli_ctx, subscription_id=None):
-    """managedClusters operations with the bounded retry policy, keeping unknown fields on older SDKs."""
+def managed_clusters_client(cli_ctx, subscription_id=None, pacer=None):
+    """managedClusters operations with the bounded retry policy, keeping unknown fields on older SDKs; with a
+    `pacer` (fleet commands), every answer is reported to it."""
     from azure.cli.core.commands.client_factory import get_mgmt_service_client
     from azure.cli.core.profiles import ResourceType
 
     keep_unknown = _keep_unknown_fields_policy()
     extra = {"per_call_policies": [keep_unknown]} if keep_unknown else {}
+    if pacer is not None:
+        from azext_imagecleaner._pacing import pacing_policy
+
+        extra["per_retry_policies"] = [pacing_policy(pacer)]
     client = get_mgmt_service_client(
         cli_ctx,
         ResourceType.MGMT_CONTAINERSERVICE,

@@ -389,3 +389,25 @@ def translate_cluster_access(ex, resource_group, name, facts=None, assignee=None
             "--transport run-command, then run the command again.",
         )
     return None
+
+
+def first_line(ex):
+    """The first line of a service error's message, without azure-core's prefixes."""
+    message = getattr(getattr(ex, "error", None), "message", None) or getattr(ex, "message", None) or str(ex)
+    return (str(message).strip().splitlines() or [type(ex).__name__])[0]
+
+
+def graph_failed(ex):
+    """The az error for a Resource Graph query that failed other than by a 403."""
+    return AzureResponseError(
+        f"Azure Resource Graph could not answer the query for the clusters ({ex.status_code}): {first_line(ex)}",
+        "Run the command again; to list clusters without Resource Graph, name them with --ids.",
+    )
+
+
+def graph_refused_for_management_group(group, ex):
+    return ForbiddenError(
+        f"Azure Resource Graph refused the query for management group '{group}': {first_line(ex)}",
+        "--management-group needs Resource Graph (Microsoft.ResourceGraph/resources/read); without it, name the "
+        "subscriptions with --subscriptions.",
+    )

@@ -141,7 +141,14 @@ def load_fleet_arguments(self):
     for scope in ("aks image-cleaner list", "aks image-cleaner set"):
         with self.argument_context(scope) as c:
             c.argument(
-                "subscriptions", nargs="+", help="Subscriptions (names or IDs) to look in. Default: the current one."
+                "subscriptions",
+                nargs="+",
+                help="Subscriptions (names or IDs) to look in. Default: every subscription the login can see.",
+            )
+            c.argument(
+                "management_group",
+                options_list=["--management-group", "-m"],
+                help="Look in every subscription under this management group (needs Azure Resource Graph).",
             )
             # No configured default: `az configure --defaults group=` must not quietly narrow a fleet command.
             c.argument(
@@ -161,7 +168,13 @@ def load_fleet_arguments(self):
         c.argument("disable", action="store_true", help="Turn Image Cleaner off; each cluster keeps its interval.")
         c.argument("interval_hours", help=f"With --enable: hours between runs, {RANGE_HELP}.")
     with self.argument_context("aks image-cleaner set", arg_group="Clusters") as c:
-        c.argument("cluster_ids", nargs="+", options_list=["--ids"], help="Managed cluster resource IDs.")
+        c.argument(
+            "cluster_ids",
+            nargs="+",
+            options_list=["--ids"],
+            help="Managed cluster resource IDs, space-separated, or @FILE with one a line (as --output-failures "
+            "writes them).",
+        )
         c.argument(
             "all_clusters",
             options_list=["--all"],
@@ -169,7 +182,16 @@ def load_fleet_arguments(self):
             help="Every cluster of the subscriptions (see --subscriptions).",
         )
     with self.argument_context("aks image-cleaner set") as c:
-        c.argument("max_parallel", type=int, help="Clusters updated at the same time.")
+        c.argument(
+            "max_parallel",
+            type=int,
+            help="At most this many clusters updated at the same time; each subscription's own pace, set by Azure "
+            "Resource Manager's throttling headers, may keep it lower.",
+        )
+        c.argument(
+            "output_failures",
+            help="Write the IDs of the clusters that failed to this file, one a line, to run again with --ids @FILE.",
+        )
         c.argument(
             "busy_timeout",
             type=int,

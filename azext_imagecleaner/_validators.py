@@ -56,7 +56,7 @@ def validate_fleet_set(namespace):
             "For example: az aks image-cleaner set --enable --all",
         )
     ways = (
-        ("--ids", namespace.cluster_ids),
+        ("--ids", namespace.cluster_ids is not None),
         ("--resource-group", namespace.resource_group_name),
         ("--all", namespace.all_clusters),
     )
@@ -69,6 +69,9 @@ def validate_fleet_set(namespace):
         raise MutuallyExclusiveArgumentError(
             f"Choose the clusters one way only: {' and '.join(chosen)} were given.", "Give one of them."
         )
+    # `--ids @FILE` arrives as the file's text: one ID a line.
+    if namespace.cluster_ids:
+        namespace.cluster_ids = [i for value in namespace.cluster_ids for i in value.split()]
     for resource_id in namespace.cluster_ids or []:
         if parse_cluster_id(resource_id) is None:
             raise InvalidArgumentValueError(

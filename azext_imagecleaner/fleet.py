@@ -1,16 +1,20 @@
 """`az aks image-cleaner list | set`: Image Cleaner across many clusters and subscriptions.
 
-`set` applies the same rules as `az aks update` to each cluster, in parallel
-(bounded), skipping clusters already in the wanted state. Each cluster gets
-the guarded update of `aks update`: If-Match with the ETag it read, a fresh
-read on 412, Retry-After honoured on 429 and 5xx within the retry budget;
-a busy cluster (409) is waited for, within --busy-timeout, then tried again.
+The clusters are found with one Azure Resource Graph query (`_discovery`). `set` applies the same rules as
+`az aks update` to each cluster, skipping clusters already in the wanted state, on a fixed pool of workers
+(--max-parallel) that take clusters from each subscription as its pace allows (`_pacing`: ARM's remaining-budget
+headers and 429s), round robin across subscriptions. Each cluster gets the guarded update of `aks update`:
+If-Match with the ETag it read (when the service returns one), a fresh read on 412, Retry-After honoured on 429
+and 5xx within the retry budget of each request; a busy cluster (409) is waited for, within --busy-timeout,
+then tried again. A cluster is reported failed only when its change did not happen: a write that was accepted
+but whose end could not be read is "changed, not confirmed".
 """
 
 import re
+import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from collections import deque
 from dataclasses import dataclass
 
 from knack.log import get_logger
@@ -20,7 +24,7 @@ from azext_imagecleaner._rules import FLEET_FLAGS, Flags, decide
 
 logger = get_logger(__name__)
 
-DEFAULT_MAX_PARALLEL = 20
+DEFAULT_MAX_PARALLEL = 50
 DEFAULT_BUSY_TIMEOUT = 600
 BUSY_POLL_SECONDS = 2
 _TERMINAL = {"succeeded", "failed", "canceled"}
@@ -56,60 +60,40 @@ def describe(profile):
 
 
 class _Clients(threading.local):
-    def __init__(self, cli_ctx):
+    """One managedClusters client per worker thread and subscription (never one per cluster)."""
+
+    def __init__(self, cli_ctx, pacer=None):
         super().__init__()
-        self.cli_ctx = cli_ctx
+        self.cli_ctx, self.pacer = cli_ctx, pacer
         self.by_subscription = {}
 
     def get(self, subscription):
         if subscription not in self.by_subscription:
             from azext_imagecleaner._client import managed_clusters_client
 
-            self.by_subscription[subscription] = managed_clusters_client(self.cli_ctx, subscription)
+            self.by_subscription[subscription] = managed_clusters_client(self.cli_ctx, subscription, self.pacer)
         return self.by_subscription[subscription]
 
 
-def _subscriptions(cli_ctx, subscriptions):
-    """Subscription IDs: the ones given (by name or ID), or the current one."""
+def _scope(cli_ctx, subscriptions, management_group):
+    """Where to look: the subscriptions given (by name or ID), a management group, or every one of the login."""
     from azure.cli.core._profile import Profile
 
-    profile = Profile(cli_ctx=cli_ctx)
+    from azext_imagecleaner._discovery import Scope
+
     if not subscriptions:
-        return [profile.get_subscription_id()]
-    return list(dict.fromkeys(profile.get_subscription(s)["id"] for s in subscriptions))
-
-
-def _resource_group_of(resource_id):
-    parts = (resource_id or "").split("/")
-    return parts[4] if len(parts) > 4 else None
+        return Scope((), management_group)
+    profile = Profile(cli_ctx=cli_ctx)
+    return Scope(tuple(dict.fromkeys(profile.get_subscription(s)["id"] for s in subscriptions)), management_group)
 
 
 # --- list ------------------------------------------------------------------------------------------------
 
 
-def cluster_row(subscription, mc):
-    cleaner = mc.security_profile.image_cleaner if mc.security_profile else None
-    pools = mc.agent_pool_profiles or []
-    return {
-        "name": mc.name,
-        "resourceGroup": _resource_group_of(mc.id),
-        "subscription": subscription,
-        "enabled": bool(cleaner and cleaner.enabled),
-        "intervalHours": cleaner.interval_hours if cleaner else None,
-        "windowsPools": any((p.os_type or "").lower() == "windows" for p in pools),
-        "provisioningState": mc.provisioning_state,
-    }
+def list_clusters(cmd, subscriptions=None, resource_group_name=None, management_group=None):
+    from azext_imagecleaner._discovery import discover
 
-
-def list_clusters(cmd, subscriptions=None, resource_group_name=None):
-    clients = _Clients(cmd.cli_ctx)
-    rows = []
-    for subscription in _subscriptions(cmd.cli_ctx, subscriptions):
-        client = clients.get(subscription)
-        with _errors.mapped(resource_group_name or "*", f"* in subscription {subscription}"):
-            # The SDK's pager follows nextLink.
-            pages = client.list_by_resource_group(resource_group_name) if resource_group_name else client.list()
-            rows += [cluster_row(subscription, mc) for mc in pages]
+    rows = discover(cmd.cli_ctx, _scope(cmd.cli_ctx, subscriptions, management_group), resource_group_name)
     return sorted(rows, key=lambda r: (r["subscription"], r["resourceGroup"] or "", r["name"]))
 
 
@@ -125,29 +109,32 @@ def set_clusters(
     resource_group_name=None,
     all_clusters=False,
     subscriptions=None,
+    management_group=None,
     max_parallel=DEFAULT_MAX_PARALLEL,
     busy_timeout=DEFAULT_BUSY_TIMEOUT,
     dry_run=False,
+    output_failures=None,
 ):
+    from azext_imagecleaner._pacing import Pacer
+
     flags = Flags(enable=enable, disable=disable, interval_hours=interval_hours)
-    clients = _Clients(cmd.cli_ctx)
-    targets = _targets(cmd, cluster_ids, resource_group_name, all_clusters, subscriptions)
+    targets = _targets(cmd, cluster_ids, resource_group_name, all_clusters, subscriptions, management_group, flags)
     if not targets:
-        logger.warning("No cluster matched: nothing to do.")
+        logger.warning("No cluster needs this change: nothing to do.")
+        _write_failures(output_failures, [])
         return []
-    rows = []
-    progress = cmd.cli_ctx.get_progress_controller(det=True)
-    progress.begin()
-    try:
-        with ThreadPoolExecutor(max_workers=min(max_parallel, len(targets))) as pool:
-            futures = [pool.submit(_apply_one, cmd, clients, t, flags, dry_run, busy_timeout) for t in targets]
-            for done, future in enumerate(as_completed(futures), start=1):
-                rows.append(future.result())
-                progress.add(message=f"{done}/{len(targets)} clusters", value=done, total_val=len(targets))
-    finally:
-        progress.end()
+    pacer = Pacer(ceiling=max_parallel)
+    rows = _run_paced(cmd, targets, pacer, lambda clients, t: _apply_one(cmd, clients, t, flags, dry_run, busy_timeout))
     rows.sort(key=lambda r: (r["subscription"], r["resourceGroup"], r["name"]))
     failed = [r for r in rows if r["result"] == "failed"]
+    _write_failures(output_failures, failed)
+    unconfirmed = [r for r in rows if r["result"] == UNCONFIRMED]
+    if unconfirmed:
+        logger.warning(
+            "%d cluster(s) accepted the change but their final state could not be read; see 'az aks image-cleaner "
+            "list' in a while.",
+            len(unconfirmed),
+        )
     if failed:
         logger.error(
             "%d of %d clusters failed: %s.",
@@ -155,17 +142,96 @@ def set_clusters(
             len(rows),
             "; ".join(f"{r['name']}: {r['error']}" for r in failed[:5]),
         )
+        if output_failures:
+            logger.error("Their IDs are in %s: run again with --ids @%s.", output_failures, output_failures)
         _exit_non_zero_after_output(cmd.cli_ctx)
     return rows
 
 
-def _targets(cmd, cluster_ids, resource_group_name, all_clusters, subscriptions):
-    if cluster_ids:
+UNCONFIRMED = "changed, not confirmed"
+
+
+def _run_paced(cmd, targets, pacer, apply):
+    """Apply `apply` to every target on min(--max-parallel, targets) workers, taking clusters round robin from
+    the subscriptions whose pace allows one more; rows as they finish."""
+    queues = {}
+    for target in targets:
+        queues.setdefault(target.subscription, deque()).append(target)
+    order = deque(queues)
+    rows, condition = [], threading.Condition()
+    clients = _Clients(cmd.cli_ctx, pacer)
+    # A progress line on a terminal only: a CI log gets the summary, not a line per cluster.
+    progress = cmd.cli_ctx.get_progress_controller(det=True) if sys.stderr.isatty() else None
+    counts = {"failed": 0, "waiting": 0}
+
+    def next_target():
+        with condition:
+            while True:
+                if not any(queues.values()):
+                    return None
+                for _ in range(len(order)):
+                    subscription = order[0]
+                    order.rotate(-1)
+                    if queues[subscription] and pacer.try_start(subscription):
+                        return queues[subscription].popleft()
+                counts["waiting"] = sum(len(q) for q in queues.values())
+                condition.wait(0.2)  # a pause ends or a place frees up
+
+    def work():
+        while True:
+            target = next_target()
+            if target is None:
+                return
+            try:
+                row = apply(clients, target)
+            finally:
+                pacer.finish(target.subscription)
+            with condition:
+                rows.append(row)
+                counts["failed"] += row["result"] == "failed"
+                condition.notify_all()
+                if progress:
+                    progress.add(
+                        message=f"{len(rows)}/{len(targets)} done, {counts['failed']} failed, "
+                        f"{sum(len(q) for q in queues.values())} waiting, {pacer.throttled} throttled",
+                        value=len(rows),
+                        total_val=len(targets),
+                    )
+
+    if progress:
+        progress.begin()
+    try:
+        workers = [threading.Thread(target=work, daemon=True) for _ in range(min(pacer.ceiling, len(targets)))]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+    finally:
+        if progress:
+            progress.end()
+    return rows
+
+
+def _write_failures(path, failed):
+    """The failed clusters' IDs, one a line, for `--ids @FILE`; an empty file when none failed."""
+    if not path:
+        return
+    with open(path, "w", encoding="utf-8") as f:
+        for row in failed:
+            f.write(
+                f"/subscriptions/{row['subscription']}/resourceGroups/{row['resourceGroup']}"
+                f"/providers/Microsoft.ContainerService/managedClusters/{row['name']}\n"
+            )
+
+
+def _targets(cmd, cluster_ids, resource_group_name, all_clusters, subscriptions, management_group, flags):
+    from azext_imagecleaner._discovery import discover
+
+    if cluster_ids is not None:  # an empty --ids @FILE (no failures last time) names no cluster
         return list(dict.fromkeys(parse_cluster_id(i) for i in cluster_ids))
-    targets = []
-    for row in list_clusters(cmd, subscriptions, None if all_clusters else resource_group_name):
-        targets.append(Target(row["subscription"], row["resourceGroup"], row["name"]))
-    return targets
+    scope = _scope(cmd.cli_ctx, subscriptions, management_group)
+    rows = discover(cmd.cli_ctx, scope, None if all_clusters else resource_group_name, flags)
+    return [Target(r["subscription"], r["resourceGroup"], r["name"]) for r in rows]
 
 
 def _apply_one(cmd, clients, target, flags, dry_run, busy_timeout):
@@ -213,6 +279,7 @@ def _update_when_idle(cmd, client, target, flags, dry_run, busy_timeout):
 
 def _attempt(cmd, client, target, flags, dry_run):
     """One read-decide-write of a cluster: (result, profile before, profile after)."""
+    from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
     from azure.core.polling import LROPoller
 
     from azext_imagecleaner._core import core
@@ -240,8 +307,18 @@ def _attempt(cmd, client, target, flags, dry_run):
         return "would change", before, wanted
     result = decorator.update_mc(decorator.update_image_cleaner(mc))
     if isinstance(result, LROPoller):
-        with _errors.failed_operations(target.resource_group, target.name):
-            result.result()
+        # The PUT was accepted: from here on, only a Failed or Canceled operation means the change did not happen.
+        try:
+            with _errors.failed_operations(target.resource_group, target.name):
+                result.result()
+        except HttpResponseError as ex:
+            if _errors.operation_outcome(ex, target.resource_group, target.name) is not None:
+                raise
+            logger.warning("%s: the change was accepted, but its end could not be read: %s", target.name, ex)
+            return UNCONFIRMED, before, wanted
+        except (ServiceRequestError, ServiceResponseError) as ex:
+            logger.warning("%s: the change was accepted, but its end could not be read: %s", target.name, ex)
+            return UNCONFIRMED, before, wanted
     return "changed", before, wanted
 
 

@@ -61,7 +61,8 @@ class Store:
         self.operations = {}  # id -> {"status", "ends_at", "cluster", "kind", "outcome", "error", "doc"}
         self.requests = []
         self.faults = []
-        self.throttle = {}  # "read"/"write" -> {"rate", "burst"}
+        # ("read"/"write", subscription or "*") -> {"rate", "burst"}: ARM's budget per subscription
+        self.throttle = {}
         self._buckets = {}
         self.feature_registered = True
         self.kube = {}  # cluster key -> KubeCluster
@@ -70,6 +71,9 @@ class Store:
         # Clusters whose API server refuses every AAD token (as Conditional Access makes it: a 401)
         self.rejecting_tokens = set()
         self.token_seconds = 3600  # how long the tokens of the token endpoint last
+        self.management_groups = {}  # name (lower case) -> subscription IDs under it
+        # How long a change takes to show in Resource Graph, which "can lag behind ARM by a short time"
+        self.graph_lag_seconds = 0.0
         self.kube_run_seconds = 2.0
         self.kube_pod_ttl_seconds = 600.0
         if state_file and os.path.exists(state_file):
@@ -138,6 +142,34 @@ class Store:
                 raise not_found(clusters.TYPE, name, resource_group)
             return self._view(entry)
 
+    def _remember(self, entry):
+        """Keep the document as written, for Resource Graph's view of it (the last few versions are enough)."""
+        entry["history"] = [*entry.get("history", [])[-3:], (self.clock(), copy.deepcopy(entry["doc"]))]
+
+    def graph_documents(self, subscriptions=None, management_groups=None):
+        """The clusters Resource Graph shows for the scope, as they were `graph_lag_seconds` ago."""
+        with self.lock:
+            self._settle()
+            if management_groups:
+                scope = {s.lower() for g in management_groups for s in self.management_groups.get(g.lower(), [])}
+            elif subscriptions:
+                scope = {s.lower() for s in subscriptions}
+            else:
+                scope = set(self.subscriptions)
+            seen_at = self.clock() - self.graph_lag_seconds
+            documents = []
+            for key, entry in sorted(self.clusters.items()):
+                if key[0] not in scope:
+                    continue
+                history = entry.get("history") or [(float("-inf"), entry["doc"])]
+                if self.graph_lag_seconds <= 0:
+                    visible = entry["doc"]
+                else:
+                    visible = next((doc for at, doc in reversed(history) if at <= seen_at), None)
+                if visible is not None:
+                    documents.append(copy.deepcopy(visible))
+            return documents
+
     def list_clusters(self, subscription, resource_group=None):
         with self.lock:
             self._settle()
@@ -189,6 +221,7 @@ class Store:
             if entry is None:
                 entry = self.clusters[key] = {"doc": doc, "etag": None, "operation": None}
             entry["doc"], entry["etag"] = doc, etag
+            self._remember(entry)
             answer = self._view(entry)
             operation_id = self._start_operation(key, kind, outcome)
             return answer, kind == "Creating", operation_id
@@ -228,6 +261,8 @@ class Store:
                 tenant=self.tenant,
             )
             self.clusters[key] = {"doc": doc, "etag": self._next_etag(entry), "operation": None}
+            # Seeded clusters exist "from before": Resource Graph has them whatever its lag.
+            self.clusters[key]["history"] = [(float("-inf"), copy.deepcopy(doc))]
             self._save()
             return self._view(self.clusters[key])
 
@@ -255,6 +290,7 @@ class Store:
                 raise not_found(clusters.TYPE, name, resource_group)
             _merge(entry["doc"], patch)
             entry["etag"] = self._next_etag(entry)
+            self._remember(entry)
             self._save()
             return self._view(entry)
 
@@ -343,26 +379,31 @@ class Store:
 
     # --- throttling, faults and the request log ------------------------------------------------
 
-    def set_throttle(self, kind, rate, burst):
+    def set_throttle(self, kind, rate, burst, subscription=None):
+        """Every subscription's budget for `kind`, or one subscription's (which then wins over the general one)."""
+        key = (kind, (subscription or "*").lower())
         with self.lock:
             if rate:
-                self.throttle[kind] = {"rate": float(rate), "burst": int(burst or 1)}
+                self.throttle[key] = {"rate": float(rate), "burst": int(burst or 1)}
             else:
-                self.throttle.pop(kind, None)
+                self.throttle.pop(key, None)
             self._buckets = {k: v for k, v in self._buckets.items() if k[0] != kind}
 
     def throttled(self, kind, subscription):
-        """Seconds to wait when the subscription's budget for `kind` is spent, else 0."""
+        """(seconds to wait when the subscription's budget for `kind` is spent, else 0; requests left in it).
+
+        Without a budget set, what is left reads 11999, the value ARM's older per-hour limits report."""
         with self.lock:
-            limit = self.throttle.get(kind)
+            limit = self.throttle.get((kind, subscription.lower())) or self.throttle.get((kind, "*"))
             if not limit:
-                return 0
+                return 0, 11999
             bucket = self._buckets.get((kind, subscription.lower()))
             if bucket is None:
                 bucket = self._buckets[(kind, subscription.lower())] = TokenBucket(
                     limit["rate"], limit["burst"], self.clock
                 )
-            return bucket.take()
+            wait = bucket.take()
+            return wait, int(bucket.tokens)
 
     def add_fault(self, fault):
         with self.lock:

@@ -45,12 +45,35 @@ def test_list_shows_every_cluster_of_the_group(az, fleet, group):
     assert all(r["resourceGroup"] == group and r["subscription"] for r in rows.values())
 
 
-def test_list_follows_next_link(az, emulator, fleet, group):
-    emulator.configure(page_size=3)
+def graph_queries(emulator):
+    return [r for r in emulator.requests() if r["path"].lower() == "/providers/microsoft.resourcegraph/resources"]
+
+
+def test_list_is_one_resource_graph_query_paged_with_skip_token(az, emulator, fleet, group):
+    emulator.configure(graph_page_cap=3)
     result = az("aks", "image-cleaner", "list", "-g", group, "-o", "json")
-    assert len(result.json) == 4
-    pages = [r for r in emulator.requests() if r["method"] == "GET" and r["path"].lower().endswith("/managedclusters")]
+    assert result.code == 0, result.err
+    assert {r["name"] for r in result.json} == {c.name for c in fleet.values()}
+    pages = graph_queries(emulator)
+    assert len(pages) == 2
+    assert "$skipToken" not in (pages[0]["body"]["options"] or {}) and pages[1]["body"]["options"]["$skipToken"]
+    assert "managedclusters" in pages[0]["body"]["query"] and f"resourceGroup =~ '{group}'" in pages[0]["body"]["query"]
+    # Discovery reads nothing from ARM itself.
+    assert not [r for r in emulator.requests() if "/managedclusters" in r["path"].lower()]
+
+
+def test_list_falls_back_to_arm_when_resource_graph_refuses(az, emulator, fleet, group):
+    emulator.configure(graph_forbidden=True, page_size=3)
+    result = az("aks", "image-cleaner", "list", "-g", group, "-o", "json")
+    assert result.code == 0, result.err
+    assert {r["name"] for r in result.json} == {c.name for c in fleet.values()}
+    assert "Resource Graph refused the query" in result.err and "one subscription at a time" in result.err
+    listed = [r for r in emulator.requests() if r["method"] == "GET" and r["path"].lower().endswith("/managedclusters")]
+    # Every subscription of the login is asked; the one with the group answers two pages (the pager follows
+    # nextLink), the other one 404 for a group it does not have.
+    pages = [r for r in listed if r["status"] == 200]
     assert len(pages) == 2 and "$skiptoken" in pages[1]["query"]
+    assert [r["status"] for r in listed if r["status"] != 200] == [404]
 
 
 def test_list_across_subscriptions(az, make_cluster, group):
@@ -83,8 +106,12 @@ def test_set_enable_changes_only_what_needs_it(az, emulator, fleet, group):
     rows = by_name(result.json)
     assert rows[fleet["none"].name]["result"] == "changed" and rows[fleet["none"].name]["after"] == "on, 168 h"
     assert rows[fleet["off72"].name]["result"] == "changed" and rows[fleet["off72"].name]["after"] == "on, 72 h"
-    assert rows[fleet["on48"].name]["result"] == "unchanged"
-    assert rows[fleet["on168win"].name]["result"] == "unchanged"
+    # Resource Graph's filter left out the clusters already on: they are not even read from ARM.
+    assert set(rows) == {fleet["none"].name, fleet["off72"].name}
+    (query,) = graph_queries(emulator)
+    assert "tobool(properties.securityProfile.imageCleaner.enabled) != true" in query["body"]["query"]
+    read = {r["path"].rsplit("/", 1)[-1] for r in emulator.requests() if r["method"] == "GET"}
+    assert fleet["on48"].name not in read and fleet["on168win"].name not in read
     sent = puts(emulator)
     # If-Match with the ETag read, where the service gave one; never an empty or invented one where it gave none.
     assert len(sent) == 2 and all(bool(p["headers"].get("if-match")) == (ETAG_MODE == "spec") for p in sent)
@@ -95,7 +122,7 @@ def test_set_enable_changes_only_what_needs_it(az, emulator, fleet, group):
 def test_set_with_an_interval(az, emulator, fleet, group):
     result = az("aks", "image-cleaner", "set", "--enable", "--interval-hours", "48", "-g", group, "-o", "json")
     assert result.code == 0, result.err
-    assert {r["name"]: r["result"] for r in result.json}[fleet["on48"].name] == "unchanged"
+    assert fleet["on48"].name not in {r["name"] for r in result.json}  # already on, 48 h: filtered out
     assert len(puts(emulator)) == 3
     assert all(stored_image_cleaner(emulator, c) == {"enabled": True, "intervalHours": 48} for c in fleet.values())
 
@@ -105,8 +132,20 @@ def test_dry_run_changes_nothing(az, emulator, fleet, group):
     assert result.code == 0, result.err
     results = {r["name"]: (r["result"], r["before"], r["after"]) for r in result.json}
     assert results[fleet["on48"].name] == ("would change", "on, 48 h", "off, 48 h")
-    assert results[fleet["off72"].name] == ("unchanged", "off, 72 h", "off, 72 h")
+    assert fleet["off72"].name not in results
     assert puts(emulator) == []
+
+
+def test_ids_still_read_every_cluster_and_report_unchanged_ones(az, emulator, fleet):
+    ids = [
+        f"/subscriptions/{c.subscription}/resourceGroups/{c.resource_group}/providers/"
+        f"Microsoft.ContainerService/managedClusters/{c.name}"
+        for c in fleet.values()
+    ]
+    result = az("aks", "image-cleaner", "set", "--disable", "--ids", *ids, "--dry-run", "-o", "json")
+    assert result.code == 0, result.err
+    assert by_name(result.json)[fleet["off72"].name]["result"] == "unchanged"
+    assert graph_queries(emulator) == []
 
 
 @pytest.mark.parametrize(
@@ -175,7 +214,7 @@ def test_a_cluster_busy_too_long_fails_alone_and_the_exit_code_says_so(az, emula
     assert rows[busy.name]["result"] == "failed"
     assert "is busy: another operation (Updating) is in progress" in rows[busy.name]["error"]
     assert rows[fleet["off72"].name]["result"] == "changed"
-    assert "1 of 4 clusters failed" in result.err
+    assert "1 of 2 clusters failed" in result.err
     assert "Traceback" not in result.err
 
 

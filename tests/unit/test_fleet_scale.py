@@ -1,0 +1,183 @@
+"""Pure rules of fleet discovery and pacing, and the emulator's Resource Graph (KQL subset, paging, quota)."""
+
+import pytest
+
+from armemulator.resourcegraph import kql
+from armemulator.resourcegraph.endpoint import GraphError, ResourceGraph
+from azext_imagecleaner import _discovery
+from azext_imagecleaner._pacing import Pacer, remaining_from, subscription_of
+from azext_imagecleaner._rules import Flags
+
+PROVIDER = "Microsoft.ContainerService"
+
+
+def cluster(name, enabled=None, hours=None, group="rg", sub="s1", windows=False):
+    cleaner = {} if enabled is None else {"imageCleaner": {"enabled": enabled, "intervalHours": hours}}
+    pools = [{"name": "p", "osType": "Linux"}] + ([{"name": "w", "osType": "Windows"}] if windows else [])
+    return {
+        "id": f"/subscriptions/{sub}/resourceGroups/{group}/providers/{PROVIDER}/managedClusters/{name}",
+        "name": name,
+        "type": "microsoft.containerservice/managedclusters",
+        "resourceGroup": group.lower(),
+        "subscriptionId": sub,
+        "properties": {"securityProfile": cleaner, "agentPoolProfiles": pools, "provisioningState": "Succeeded"},
+    }
+
+
+ROWS = [
+    cluster("none"),
+    cluster("off72", False, 72),
+    cluster("on48", True, 48),
+    cluster("on168", True, 168, windows=True),
+]
+
+
+# --- the queries the extension sends, run by the emulator's KQL -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        (Flags(enable=True), {"none", "off72"}),
+        (Flags(enable=True, interval_hours=48), {"none", "off72", "on168"}),
+        (Flags(disable=True), {"on48", "on168"}),
+        (None, {"none", "off72", "on48", "on168"}),
+    ],
+)
+def test_the_filter_keeps_exactly_the_clusters_that_need_a_change(flags, expected):
+    rows = kql.run(_discovery.graph_query(flags=flags), ROWS)
+    assert {r["name"] for r in rows} == expected
+
+
+def test_the_query_projects_what_a_list_row_needs():
+    (row,) = kql.run(_discovery.graph_query(resource_group="RG"), [ROWS[3]])
+    assert _discovery.row_from_graph(row) == {
+        "name": "on168",
+        "resourceGroup": "rg",
+        "subscription": "s1",
+        "enabled": True,
+        "intervalHours": 168,
+        "windowsPools": True,
+        "provisioningState": "Succeeded",
+    }
+    assert kql.run(_discovery.graph_query(resource_group="other"), ROWS) == []
+
+
+def test_a_quote_in_a_group_name_cannot_change_the_query():
+    assert kql.run(_discovery.graph_query(resource_group="x' or name != '"), ROWS) == []
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("00:00:03", 3), ("01:02:03", 3723), ("", 0), ("soon", 0)])
+def test_parse_resets_after(text, seconds):
+    assert _discovery.parse_resets_after(text) == seconds
+
+
+# --- KQL semantics ------------------------------------------------------------------------------------------
+
+
+def test_kql_null_comparisons_are_not_true():
+    assert kql.run("Resources | where tobool(properties.securityProfile.imageCleaner.enabled) != true", ROWS[:1]) == []
+    assert len(kql.run("Resources | where isnull(properties.securityProfile.imageCleaner)", ROWS)) == 1
+
+
+def test_kql_order_by_is_descending_unless_asc_and_take_limits():
+    names = [r["name"] for r in kql.run("Resources | order by name | take 2", ROWS)]
+    assert names == ["on48", "on168"]
+    assert [r["name"] for r in kql.run("Resources | sort by name asc | limit 1", ROWS)] == ["none"]
+
+
+def test_kql_in_extend_and_case_insensitive_equality():
+    query = (
+        "Resources | extend on = tobool(properties.securityProfile.imageCleaner.enabled) | where on == true "
+        "| where name in ('on48', 'x') | where type =~ 'Microsoft.ContainerService/managedClusters'"
+    )
+    rows = kql.run(query, ROWS)
+    assert [r["name"] for r in rows] == ["on48"]
+
+
+@pytest.mark.parametrize(
+    "text", ["Resources | summarize count() by type", "ResourceContainers", "Resources | where f(x)"]
+)
+def test_kql_outside_the_subset_is_refused(text):
+    with pytest.raises(kql.KqlError):
+        kql.run(text, ROWS)
+
+
+# --- the emulator's endpoint ----------------------------------------------------------------------------------
+
+
+def test_pages_carry_a_skip_token_only_with_the_id_column():
+    graph = ResourceGraph()
+    graph.page_cap = 2
+    answer, headers = graph.query({"query": "Resources | project id, name"}, "u", lambda *_: ROWS)
+    assert answer["count"] == 2 and answer["totalRecords"] == 4 and answer["$skipToken"]
+    second, _ = graph.query(
+        {"query": "Resources | project id, name", "options": {"$skipToken": answer["$skipToken"]}}, "u", lambda *_: ROWS
+    )
+    assert [r["name"] for r in answer["data"] + second["data"]] == [r["name"] for r in ROWS]
+    names_only, _ = graph.query({"query": "Resources | project name"}, "u", lambda *_: ROWS)
+    assert "$skipToken" not in names_only and names_only["resultTruncated"] == "true"
+    assert headers["x-ms-user-quota-remaining"] == 14
+
+
+def test_the_quota_answers_429_when_spent():
+    now = [0.0]
+    graph = ResourceGraph(clock=lambda: now[0])
+    graph.quota = 1
+    graph.query({"query": "Resources"}, "u", lambda *_: ROWS)
+    with pytest.raises(GraphError) as raised:
+        graph.query({"query": "Resources"}, "u", lambda *_: ROWS)
+    assert raised.value.status == 429 and raised.value.headers["x-ms-user-quota-resets-after"] == "00:00:05"
+    now[0] = 5.0
+    assert graph.query({"query": "Resources"}, "u", lambda *_: ROWS)[1]["x-ms-user-quota-remaining"] == 0
+
+
+# --- pacing ---------------------------------------------------------------------------------------------------
+
+
+def test_additive_increase_up_to_the_cap():
+    pacer = Pacer(ceiling=6, start=2, clock=lambda: 0.0)
+    for _ in range(2):
+        assert pacer.try_start("s")
+    assert not pacer.try_start("s")
+    pacer.finish("s")
+    pacer.finish("s")
+    assert pacer.limit("s") == 3
+    for _ in range(20):
+        pacer.try_start("s")
+        pacer.finish("s")
+    assert pacer.limit("s") == 6
+
+
+def test_a_429_halves_the_limit_and_pauses_only_its_subscription():
+    now = [100.0]
+    pacer = Pacer(ceiling=16, start=8, clock=lambda: now[0])
+    pacer.observe("slow", 429, retry_after=3)
+    pacer.observe("slow", 429, retry_after=3)  # the same moment: one signal
+    assert pacer.limit("slow") == 4 and pacer.throttled == 2
+    assert not pacer.try_start("slow") and pacer.try_start("fast")
+    now[0] += 3
+    assert pacer.try_start("slow")
+    now[0] += 1
+    pacer.observe("slow", 429, retry_after=1)
+    assert pacer.limit("slow") == 2
+
+
+def test_a_low_remaining_budget_stops_growth():
+    now = [0.0]
+    pacer = Pacer(ceiling=16, start=4, clock=lambda: now[0])
+    pacer.observe("s", 200, remaining=10)
+    assert pacer.limit("s") == 3
+    pacer.observe("s", 200, remaining=200)
+    assert pacer.limit("s") == 3
+
+
+def test_headers_and_urls():
+    headers = {
+        "x-ms-ratelimit-remaining-subscription-reads": "240",
+        "x-ms-ratelimit-remaining-subscription-global-writes": "12",
+    }
+    assert remaining_from(headers) == 12
+    assert remaining_from({}) is None
+    assert subscription_of("https://m/subscriptions/abc/resourceGroups/rg?api-version=1") == "abc"
+    assert subscription_of("https://m/providers/Microsoft.ResourceGraph/resources") is None
