@@ -39,9 +39,21 @@ def retry_budget_seconds(cli_ctx):
     return cli_ctx.config.getint("imagecleaner", "retry_seconds", fallback=DEFAULT_RETRY_SECONDS)
 
 
-def managed_clusters_client(cli_ctx, subscription_id=None, pacer=None):
+def shared_transport(connections):
+    """One HTTP transport for many clients and threads: a connection pool of `connections` per host, so that
+    many workers reuse connections instead of opening and discarding them."""
+    import requests
+    from azure.core.pipeline.transport import RequestsTransport
+
+    session = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=connections)
+    session.mount("https://", adapter)
+    return RequestsTransport(session=session, session_owner=False)
+
+
+def managed_clusters_client(cli_ctx, subscription_id=None, pacer=None, transport=None):
     """managedClusters operations with the bounded retry policy, keeping unknown fields on older SDKs; with a
-    `pacer` (fleet commands), every answer is reported to it."""
+    `pacer` (fleet commands), every answer is reported to it; with a `transport`, requests go through it."""
     from azure.cli.core.commands.client_factory import get_mgmt_service_client
     from azure.cli.core.profiles import ResourceType
 
@@ -51,6 +63,8 @@ def managed_clusters_client(cli_ctx, subscription_id=None, pacer=None):
         from azext_imagecleaner._pacing import pacing_policy
 
         extra["per_retry_policies"] = [pacing_policy(pacer)]
+    if transport is not None:
+        extra["transport"] = transport
     client = get_mgmt_service_client(
         cli_ctx,
         ResourceType.MGMT_CONTAINERSERVICE,

@@ -3,10 +3,12 @@
 ARM budgets requests per subscription (reads: a bucket of 250 refilled at 25 a second; writes: 200 at 10 a
 second, under its token-bucket throttling) and says on every answer what is left
 (`x-ms-ratelimit-remaining-subscription-reads`/`-writes`, and the `-global-` forms). Each subscription gets its
-own limit, moved by additive increase and multiplicative decrease: one more cluster at once after a limit's
-worth of clusters finished without throttling, half as many after a 429, and a pause for as long as the 429's
-Retry-After asks. A throttled subscription therefore slows only itself. `--max-parallel` caps every limit.
-The rules are pure (a clock is passed in); `PacingPolicy` feeds them from the pipeline.
+own limit, moved as TCP moves its window: a slow start (one more cluster at once for each one that finishes, so
+the limit doubles each round) until the first sign of pressure, then additive increase (one more after a
+limit's worth finished) and multiplicative decrease (half as many after a 429, one fewer when the budget left
+runs low), with a pause for as long as a 429's Retry-After asks. A throttled subscription therefore slows only
+itself. `--max-parallel` caps every limit. The rules are pure (a clock is passed in); `PacingPolicy` feeds them
+from the pipeline.
 """
 
 import threading
@@ -27,6 +29,7 @@ class _Subscription:
     def __init__(self, limit):
         self.limit, self.in_flight, self.finished_at_limit = limit, 0, 0
         self.paused_until, self.last_decrease = 0.0, -1e9
+        self.slow_start = True
 
 
 class Pacer:
@@ -52,12 +55,12 @@ class Pacer:
             return True
 
     def finish(self, subscription):
-        """A cluster is done: additive increase once a limit's worth finished since the last change."""
+        """A cluster is done: in slow start one more at once; after it, one more once a limit's worth finished."""
         with self.lock:
             state = self._of(subscription)
             state.in_flight -= 1
             state.finished_at_limit += 1
-            if state.finished_at_limit >= state.limit and state.limit < self.ceiling:
+            if state.limit < self.ceiling and (state.slow_start or state.finished_at_limit >= state.limit):
                 state.limit += 1
                 state.finished_at_limit = 0
 
@@ -80,6 +83,7 @@ class Pacer:
             return
         state.limit = max(1, state.limit // 2 if halve else state.limit - 1)
         state.finished_at_limit = 0
+        state.slow_start = False
         state.last_decrease = now
 
     def limit(self, subscription):

@@ -24,7 +24,7 @@ from azext_imagecleaner._rules import FLEET_FLAGS, Flags, decide
 
 logger = get_logger(__name__)
 
-DEFAULT_MAX_PARALLEL = 50
+DEFAULT_MAX_PARALLEL = 100
 DEFAULT_BUSY_TIMEOUT = 600
 BUSY_POLL_SECONDS = 2
 _TERMINAL = {"succeeded", "failed", "canceled"}
@@ -59,20 +59,27 @@ def describe(profile):
 # --- clients, one per subscription and thread ---------------------------------------------------------
 
 
-class _Clients(threading.local):
-    """One managedClusters client per worker thread and subscription (never one per cluster)."""
+class _Clients:
+    """One managedClusters client per subscription, shared by the workers (Azure SDK clients are thread-safe),
+    over one connection pool sized for them: memory does not grow with the workers or the clusters."""
 
-    def __init__(self, cli_ctx, pacer=None):
-        super().__init__()
-        self.cli_ctx, self.pacer = cli_ctx, pacer
+    def __init__(self, cli_ctx, pacer=None, connections=DEFAULT_MAX_PARALLEL):
+        self.cli_ctx, self.pacer, self.connections = cli_ctx, pacer, connections
+        self.lock = threading.Lock()
         self.by_subscription = {}
+        self.transport = None
 
     def get(self, subscription):
-        if subscription not in self.by_subscription:
-            from azext_imagecleaner._client import managed_clusters_client
+        with self.lock:
+            if subscription not in self.by_subscription:
+                from azext_imagecleaner._client import managed_clusters_client, shared_transport
 
-            self.by_subscription[subscription] = managed_clusters_client(self.cli_ctx, subscription, self.pacer)
-        return self.by_subscription[subscription]
+                if self.transport is None:
+                    self.transport = shared_transport(self.connections)
+                self.by_subscription[subscription] = managed_clusters_client(
+                    self.cli_ctx, subscription, self.pacer, transport=self.transport
+                )
+            return self.by_subscription[subscription]
 
 
 def _scope(cli_ctx, subscriptions, management_group):
@@ -159,7 +166,7 @@ def _run_paced(cmd, targets, pacer, apply):
         queues.setdefault(target.subscription, deque()).append(target)
     order = deque(queues)
     rows, condition = [], threading.Condition()
-    clients = _Clients(cmd.cli_ctx, pacer)
+    clients = _Clients(cmd.cli_ctx, pacer, connections=pacer.ceiling)
     # A progress line on a terminal only: a CI log gets the summary, not a line per cluster.
     progress = cmd.cli_ctx.get_progress_controller(det=True) if sys.stderr.isatty() else None
     counts = {"failed": 0, "waiting": 0}

@@ -172,6 +172,91 @@ def fleet(work, wheel, size):
         process.terminate()
 
 
+def fleet_at_scale(work, wheel, subscriptions, per_subscription, sample, max_parallel=None):
+    """`set --enable --all` on subscriptions x per_subscription clusters (2 s operations, ARM's throttling per
+    subscription), against core's shell loop measured on `sample` clusters and extrapolated."""
+    import resource
+
+    process, emulator = start_emulator(
+        os.path.join(work, "scale"), "--operation-seconds", "2", "--subscriptions", str(subscriptions)
+    )
+    try:
+        subs = [f"00000000-0000-0000-0000-{n:012d}" for n in range(1, subscriptions + 1)]
+        envs = {"core": profile(emulator, work, "scale-core"), "extension": profile(emulator, work, "scale-ext", wheel)}
+        emulator.throttle("write", rate=10, burst=200)
+        emulator.throttle("read", rate=25, burst=250)
+        emulator.seed_fleet(subs, per_subscription, image_cleaner=(False, 72))
+        total = subscriptions * per_subscription
+
+        start = time.perf_counter()
+        listed = subprocess.run([AZ, "aks", "image-cleaner", "list", "-o", "json"], env=envs["extension"],
+                                capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False)  # fmt: skip
+        list_s = time.perf_counter() - start
+        emulator.clear_requests()
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        completed = subprocess.run(
+            [AZ, "aks", "image-cleaner", "set", "--enable", "--all", "-o", "json", "--verbose"]
+            + (["--max-parallel", str(max_parallel)] if max_parallel else []),
+            env=envs["extension"],
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+        extension_s = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        requests = emulator.requests()
+        results = json.loads(completed.stdout or "[]")
+        found = [line for line in completed.stderr.splitlines() if "Found " in line and "cluster(s) in" in line]
+        lost = 0
+        for sub in subs:
+            for number in range(per_subscription):
+                doc = emulator.cluster(sub, f"fleet-rg-{number % 5}", f"fleet-{number:04d}")
+                lost += doc["properties"]["securityProfile"].get("imageCleaner") != {
+                    "enabled": True,
+                    "intervalHours": 72,
+                }
+
+        # Core: a shell loop of `az aks update`, one cluster after another, on a sample, extrapolated.
+        emulator.seed_fleet(subs[:1], sample, prefix="sample", group="sample-rg", image_cleaner=(False, 72))
+        loop = " ".join(
+            f"{AZ} aks update -g sample-rg-{n % 5} -n sample-{n:04d} --subscription {subs[0]} "
+            "--enable-image-cleaner -o none || exit 1;"
+            for n in range(sample)
+        )
+        start = time.perf_counter()
+        subprocess.run(
+            ["bash", "-c", loop], env=envs["core"], check=True, capture_output=True, stdin=subprocess.DEVNULL
+        )
+        per_cluster = (time.perf_counter() - start) / sample
+        core_s = per_cluster * total
+        row = {
+            "benchmark": f"fleet of {total} in {subscriptions} subscriptions: set --enable --all vs core loop"
+            + (f" (--max-parallel {max_parallel})" if max_parallel else ""),
+            "core_s": round(core_s, 1),
+            "core_note": f"{sample} clusters measured ({per_cluster:.2f} s each), extrapolated to {total}",
+            "extension_s": round(extension_s, 1),
+            "speedup": round(core_s / extension_s, 1),
+            "exit_code": completed.returncode,
+            "changed_clusters": sum(1 for r in results if r.get("result") == "changed"),
+            "failed_clusters": sum(1 for r in results if r.get("result") == "failed"),
+            "unconfirmed_clusters": sum(1 for r in results if r.get("result") == "changed, not confirmed"),
+            "lost_updates": lost,
+            "requests": len(requests),
+            "throttled_requests": sum(1 for r in requests if r["status"] == 429),
+            "discovery_in_command": found[-1].split("Found ", 1)[-1] if found else None,
+            "list_command_s": round(list_s, 2),
+            "listed_clusters": len(json.loads(listed.stdout or "[]")),
+            "az_cpu_s": round((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), 1),
+            "az_peak_rss_mib": round(after.ru_maxrss / 1024, 1),
+        }
+        print(json.dumps(row), flush=True)
+        return row
+    finally:
+        process.terminate()
+
+
 EMPTY_EXTENSION = {
     "setup.py": (
         "from setuptools import setup\n"
@@ -244,6 +329,11 @@ def main():
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--fleet-size", type=int, default=200)
     parser.add_argument("--skip-fleet", action="store_true")
+    parser.add_argument("--scale-subscriptions", type=int, default=10)
+    parser.add_argument("--scale-per-subscription", type=int, default=100)
+    parser.add_argument("--scale-sample", type=int, default=10, help="clusters core's loop is measured on")
+    parser.add_argument("--only-scale", action="store_true", help="run the fleet-at-scale row alone")
+    parser.add_argument("--scale-max-parallel", type=int, help="--max-parallel for the fleet-at-scale row")
     parser.add_argument(
         "--instructions",
         action="store_true",
@@ -253,6 +343,10 @@ def main():
     wheels = sorted(f for f in os.listdir(os.path.join(REPO, "dist")) if f.endswith(".whl"))
     wheel = os.path.join(REPO, "dist", wheels[-1])
     work = tempfile.mkdtemp(prefix="imagecleaner-bench-")
+    if args.only_scale:
+        row = fleet_at_scale(work, wheel, args.scale_subscriptions, args.scale_per_subscription, args.scale_sample)
+        _write([row], "results-scale.json")
+        return
     process, emulator = start_emulator(work)
     rows = []
     try:
@@ -296,8 +390,15 @@ def main():
         process.terminate()
     if not args.skip_fleet:
         rows.append(fleet(work, wheel, args.fleet_size))
+        rows.append(
+            fleet_at_scale(work, wheel, args.scale_subscriptions, args.scale_per_subscription, args.scale_sample)
+        )
+    _write(rows, "results.json")
+
+
+def _write(rows, name):
     machine = {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()}
-    with open(os.path.join(REPO, "benchmarks", "results.json"), "w") as f:
+    with open(os.path.join(REPO, "benchmarks", name), "w") as f:
         json.dump(
             {"machine": machine, "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "rows": rows}, f, indent=2
         )

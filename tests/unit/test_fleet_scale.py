@@ -135,18 +135,25 @@ def test_the_quota_answers_429_when_spent():
 # --- pacing ---------------------------------------------------------------------------------------------------
 
 
-def test_additive_increase_up_to_the_cap():
-    pacer = Pacer(ceiling=6, start=2, clock=lambda: 0.0)
+def test_slow_start_then_additive_increase_up_to_the_cap():
+    now = [0.0]
+    pacer = Pacer(ceiling=12, start=2, clock=lambda: now[0])
     for _ in range(2):
         assert pacer.try_start("s")
     assert not pacer.try_start("s")
     pacer.finish("s")
     pacer.finish("s")
+    assert pacer.limit("s") == 4  # slow start: one more for each that finished
+    pacer.observe("s", 200, remaining=5)  # pressure: slow start ends
     assert pacer.limit("s") == 3
-    for _ in range(20):
+    for _ in range(3):
         pacer.try_start("s")
         pacer.finish("s")
-    assert pacer.limit("s") == 6
+    assert pacer.limit("s") == 4  # additive: one more after a limit's worth
+    for _ in range(100):
+        pacer.try_start("s")
+        pacer.finish("s")
+    assert pacer.limit("s") == 12
 
 
 def test_a_429_halves_the_limit_and_pauses_only_its_subscription():
