@@ -209,27 +209,34 @@ examples:
 helps["aks image-cleaner list"] = """
 type: command
 short-summary: Show every cluster's Image Cleaner setting, across resource groups and subscriptions.
+long-summary: >-
+    Finds the clusters with one Azure Resource Graph query: in every subscription the login can see, the ones
+    given with --subscriptions, or a management group's with --management-group. Where Resource Graph is
+    refused, it lists them through Azure Resource Manager, one subscription at a time, and says so.
 examples:
-  - name: Every cluster of the current subscription.
+  - name: Every cluster the login can see.
     text: az aks image-cleaner list -o table
   - name: The clusters of one resource group in two subscriptions.
     text: az aks image-cleaner list --subscriptions Prod Dev --resource-group MyResourceGroup -o table
-  - name: The clusters where Image Cleaner is off.
-    text: az aks image-cleaner list --query "[?!enabled].name" -o tsv
+  - name: The clusters of a management group where Image Cleaner is off.
+    text: az aks image-cleaner list --management-group Platform --query "[?!enabled].name" -o tsv
 """
 
 helps["aks image-cleaner set"] = """
 type: command
 short-summary: Turn Image Cleaner on or off, or change its interval, on many clusters at once.
 long-summary: >-
-    Applies the rules of 'az aks update' to each cluster, several at a time (--max-parallel), and skips the clusters
-    already in the wanted state. Where the service returns an ETag, each update sends If-Match with it and reads
-    the cluster again if someone else changed it (without one, as the live service mostly answers, a concurrent
-    change cannot be detected); throttling (429) is retried as Retry-After asks; a cluster busy with another
-    operation is waited for (--busy-timeout). A table at the end says what happened to each cluster; the exit
-    code is 1 if any cluster failed.
+    Finds the clusters that need the change with one Azure Resource Graph query, then applies the rules of 'az aks
+    update' to each, after reading it from Azure Resource Manager. Each subscription is paced by ARM's throttling
+    headers and 429s, at most --max-parallel clusters at a time in all. Where the service returns an ETag, each
+    update sends If-Match with it and reads the cluster again if someone else changed it (without one, as the live
+    service mostly answers, a concurrent change cannot be detected); throttling (429) and 5xx are retried as
+    Retry-After asks, within a time budget for each request; a cluster busy with another operation is waited for
+    (--busy-timeout). A table at the end says what happened to each cluster ("changed, not confirmed" when the
+    change was accepted but its end could not be read); the exit code is 1 if any cluster failed, and
+    --output-failures writes their IDs.
 examples:
-  - name: Turn Image Cleaner on for every cluster of the current subscription.
+  - name: Turn Image Cleaner on for every cluster the login can see.
     text: az aks image-cleaner set --enable --all
   - name: See what would change in a resource group, without changing anything.
     text: az aks image-cleaner set --enable --interval-hours 72 --resource-group MyResourceGroup --dry-run -o table
@@ -238,6 +245,10 @@ examples:
         az aks image-cleaner set --disable --ids
         /subscriptions/SUB/resourceGroups/RG/providers/Microsoft.ContainerService/managedClusters/c1
         /subscriptions/SUB/resourceGroups/RG/providers/Microsoft.ContainerService/managedClusters/c2
-  - name: Every cluster of two subscriptions, ten at a time.
+  - name: Every cluster of a management group, keeping the IDs of those that fail, then only those again.
+    text: >-
+        az aks image-cleaner set --enable --all --management-group Platform --output-failures failed.txt;
+        az aks image-cleaner set --enable --ids @failed.txt
+  - name: Every cluster of two subscriptions, at most ten at a time.
     text: az aks image-cleaner set --enable --all --subscriptions Prod Dev --max-parallel 10
 """
