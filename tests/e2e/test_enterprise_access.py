@@ -329,3 +329,10 @@ def test_kubectl_failing_in_run_command_maps_like_the_api(az, emulator, make_clu
     cluster = make_cluster(body=doc)
     err = one_line_error(az("aks", "image-cleaner", "run", *cluster.args, "--images", ALPINE))
     assert "Image Cleaner is not enabled there" in err
+
+
+def test_forcing_the_api_server_of_a_private_cluster_is_one_line_naming_run_command(az, emulator, make_cluster):
+    cluster = make_cluster(body=body(private=True))
+    err = one_line_error(az("aks", "image-cleaner", "status", *cluster.args, "--transport", "api-server"))
+    assert "Could not reach the Kubernetes API" in err and "--transport run-command" in err
+    assert not run_commands(emulator, cluster)
