@@ -43,7 +43,7 @@ def shared_transport(connections):
     """One HTTP transport for many clients and threads: a connection pool of `connections` per host, so that
     many workers reuse connections instead of opening and discarding them."""
     import requests
-    from azure.core.pipeline.transport import RequestsTransport
+    from azure.core.pipeline.transport import RequestsTransport  # pylint: disable=no-name-in-module
 
     session = requests.Session()
     adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=connections)

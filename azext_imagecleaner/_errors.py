@@ -316,11 +316,11 @@ def access_refused(kind, resource_group, name, reason=None):
 
 def token_unavailable(tenant, ex):
     """The az error for an Azure AD token for the AKS server app that az's login could not get."""
-    first_line = (str(ex).strip().splitlines() or [type(ex).__name__])[0]
+    reason = (str(ex).strip().splitlines() or [type(ex).__name__])[0]
     where = f" in tenant {tenant}" if tenant else ""
     tenant_arg = f" --tenant {tenant}" if tenant else ""
     return AuthenticationError(
-        f"Could not get an Azure AD token for the cluster's API server{where} from your az login: {first_line}",
+        f"Could not get an Azure AD token for the cluster's API server{where} from your az login: {reason}",
         recommendation=f"Log in to the cluster's tenant: az login{tenant_arg} --scope {AKS_SERVER_SCOPE} "
         "(a managed identity gets tokens only in its own tenant).",
     )

@@ -245,10 +245,10 @@ examples:
         az aks image-cleaner set --disable --ids
         /subscriptions/SUB/resourceGroups/RG/providers/Microsoft.ContainerService/managedClusters/c1
         /subscriptions/SUB/resourceGroups/RG/providers/Microsoft.ContainerService/managedClusters/c2
-  - name: Every cluster of a management group, keeping the IDs of those that fail, then only those again.
-    text: >-
-        az aks image-cleaner set --enable --all --management-group Platform --output-failures failed.txt;
-        az aks image-cleaner set --enable --ids @failed.txt
+  - name: Every cluster of a management group, keeping the IDs of those that fail.
+    text: az aks image-cleaner set --enable --all --management-group Platform --output-failures failed.txt
+  - name: Only the clusters that failed last time, from the file --output-failures wrote.
+    text: az aks image-cleaner set --enable --ids @failed.txt
   - name: Every cluster of two subscriptions, at most ten at a time.
     text: az aks image-cleaner set --enable --all --subscriptions Prod Dev --max-parallel 10
 """

@@ -10,7 +10,7 @@ repo=$PWD
 PYTHON=${PYTHON:-python3}
 venv=.venv-azdev
 stamp="$venv/.installed"
-wanted="azure-cli==2.91.0 azdev==0.2.13 kubernetes>=29.0.0,<34"
+wanted="azure-cli==2.91.0 azdev==0.2.13 kubernetes>=29.0.0,<34 azure-mgmt-resourcegraph==8.0.1"
 [ -x "$venv/bin/python" ] || "$PYTHON" -m venv "$venv"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
     # shellcheck disable=SC2086 # one word per requirement

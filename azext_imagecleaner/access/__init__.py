@@ -35,7 +35,9 @@ def connect(cmd, mc_client, resource_group, name, options):
     with _errors.mapped(resource_group, name):
         try:
             state["facts"] = _facts(mc_client, resource_group, name, options)
-            with _open(cmd, mc_client, resource_group, name, options, state) as kube:
+            # The caller's `with` exits this generator, and so `_open`'s context too.
+            opened = _open(cmd, mc_client, resource_group, name, options, state)
+            with opened as kube:  # pylint: disable=contextmanager-generator-missing-cleanup
                 yield kube
         except Exception as ex:
             token = state.get("token")

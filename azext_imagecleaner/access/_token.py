@@ -38,18 +38,32 @@ class AadToken:
             return None
 
 
+def token_scope(cluster_tenant, login_tenant, subscription):
+    """How to ask az for the token (pure): by the cluster's subscription when the cluster's tenant is the one az
+    is logged in to for it (or ARM names none); by tenant only when they differ. az 2.76 refuses any tenant for a
+    managed identity ("Tenant shouldn't be specified for managed identity account"); 2.91 refuses only another
+    one; neither takes subscription and tenant together."""
+    if not cluster_tenant or (login_tenant or "").lower() == cluster_tenant.lower():
+        return {"subscription": subscription}
+    return {"tenant": cluster_tenant}
+
+
 def from_az_login(cli_ctx, tenant, subscription):
-    """An AadToken fed by az's login, for the cluster's tenant when ARM names it (Azure RBAC needs it to be the
-    subscription's), else the subscription's; az takes one of the two, never both."""
+    """An AadToken fed by az's login, for the cluster's tenant (Azure RBAC needs it to be the subscription's)."""
 
     def fetch():
         from azure.cli.core._profile import Profile
 
         from azext_imagecleaner import _errors
 
-        scope = {"tenant": tenant} if tenant else {"subscription": subscription}
+        profile = Profile(cli_ctx=cli_ctx)
         try:
-            (_, token, entry), _, _ = Profile(cli_ctx=cli_ctx).get_raw_token(resource=AKS_SERVER_APP, **scope)
+            login_tenant = profile.get_subscription(subscription).get("tenantId")
+        except Exception:  # noqa: BLE001 - a subscription az does not know: ask by tenant, az says what is wrong
+            login_tenant = None
+        scope = token_scope(tenant, login_tenant, subscription)
+        try:
+            (_, token, entry), _, _ = profile.get_raw_token(resource=AKS_SERVER_APP, **scope)
         except Exception as ex:  # MSAL, az and azure-identity raise many kinds; each becomes one line
             raise _errors.token_unavailable(tenant, ex) from ex
         return token, float(entry["expires_on"])

@@ -6,7 +6,6 @@ a token for the AKS server app, so the command pod acts as the caller, with the 
 What kubectl runs and how its output is read is in `_kubectl`.
 """
 
-import itertools
 import time
 
 from knack.log import get_logger
@@ -61,8 +60,9 @@ class RunCommandKube:
     def create_configmap(self, namespace, body):
         return self._json(["create", "-f", _kubectl.MANIFEST, "-n", namespace, "-o", "json"], manifest=body)
 
-    def replace_configmap(self, namespace, name, body):
-        # replace sends the manifest's resourceVersion: a concurrent change answers 409 Conflict, as directly.
+    def replace_configmap(self, namespace, _name, body):
+        # The manifest names the object. replace sends its resourceVersion: a concurrent change answers
+        # 409 Conflict, as directly.
         return self._json(["replace", "-f", _kubectl.MANIFEST, "-n", namespace, "-o", "json"], manifest=body)
 
     def list_pods(self, namespace):
@@ -130,11 +130,13 @@ class RunCommandKube:
             self._resource_group, self._name, request, polling=_started_only()
         ).result()
         command_id = _command_id(location)
-        for attempt in itertools.count():
+        attempt = 0
+        while True:
             result = self._client.get_command_result(self._resource_group, self._name, command_id)
             if result is not None and (result.provisioning_state or "").lower() not in ("running", ""):
                 return result
             wait = POLL_SECONDS[min(attempt, len(POLL_SECONDS) - 1)]
+            attempt += 1
             if time.monotonic() - started + wait > self._timeout:
                 raise RunCommandError("timeout", command_id=command_id, seconds=self._timeout)
             time.sleep(wait)
@@ -146,6 +148,9 @@ def _started_only_class():
     class StartedOnly(PollingMethod):
         """Ends at the POST's 202 (empty body) with its `Location`: the results are polled with
         get_command_result, so this command controls the interval and the timeout and knows the command's id."""
+
+        def __init__(self):
+            self._location = None
 
         def initialize(self, client, initial_response, deserialization_callback):
             self._location = initial_response.http_response.headers.get("Location")

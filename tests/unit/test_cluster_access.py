@@ -11,7 +11,7 @@ import pytest
 from azext_imagecleaner import _errors
 from azext_imagecleaner.access import _kubectl, _plan
 from azext_imagecleaner.access._plan import AccessOptions, ClusterFacts, Refusal
-from azext_imagecleaner.access._token import AadToken
+from azext_imagecleaner.access._token import AadToken, token_scope
 
 CLUSTER_ID = "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/c1"
 
@@ -225,3 +225,16 @@ def test_object_id_is_read_from_the_token_held():
 def test_at_cap():
     assert _kubectl.at_cap("x" * (_kubectl.OUTPUT_CAP - 10))
     assert not _kubectl.at_cap("x" * 1000)
+
+
+@pytest.mark.parametrize(
+    ("cluster_tenant", "login_tenant", "expected"),
+    [
+        ("T1", "t1", {"subscription": "s1"}),
+        (None, "t1", {"subscription": "s1"}),
+        ("T2", "t1", {"tenant": "T2"}),
+        ("T2", None, {"tenant": "T2"}),
+    ],
+)
+def test_token_scope(cluster_tenant, login_tenant, expected):
+    assert token_scope(cluster_tenant, login_tenant, "s1") == expected
