@@ -1,8 +1,8 @@
-"""Handlers of `az aks image-cleaner run | exclusion | logs | status`: the cluster side of Image Cleaner.
+"""Handlers of `az aks image-cleaner run | exclusion | logs | status | report`: the cluster side of Image Cleaner.
 
-Each handler opens one Kubernetes client for the call (see `_kube`), does
-its work, and returns data for az to print. Failures of ARM or Kubernetes
-calls are mapped to az errors by `_cluster_errors`, in one place.
+Each handler reaches the cluster's Kubernetes API through the access seam (`access.connect`), which chooses
+the credential and the transport (the API server, or AKS run-command) and maps every failure on the way to one
+az error; the handlers do their work and return data for az to print.
 """
 
 import os
