@@ -197,7 +197,8 @@ def test_throttled_fleet_run_loses_nothing(az, emulator, make_cluster, group):
 
 def test_a_busy_cluster_in_the_middle_is_waited_for(az, emulator, fleet, group):
     busy = fleet["off72"]
-    emulator.start_operation(busy.subscription, busy.resource_group, busy.name, seconds=4)
+    # Longer than az takes to start and find the clusters on a loaded CI machine.
+    emulator.start_operation(busy.subscription, busy.resource_group, busy.name, seconds=10)
     result = az("aks", "image-cleaner", "set", "--enable", "-g", group, "-o", "json")
     assert result.code == 0, result.err
     assert by_name(result.json)[busy.name]["result"] == "changed"

@@ -117,24 +117,26 @@ def test_a_429_storm_in_one_subscription_does_not_stall_the_other(az, emulator, 
 
 def test_failures_file_reruns_exactly_the_failed_clusters(az, emulator, make_cluster, group, tmp_path):
     fine = make_cluster(image_cleaner=None, resource_group=group)
-    busy = make_cluster(image_cleaner=None, resource_group=group)
-    emulator.start_operation(busy.subscription, busy.resource_group, busy.name, seconds=6)
+    failing = make_cluster(image_cleaner=None, resource_group=group)
+    # The service refuses this cluster's PUT once (a policy, say): it fails, the other one is changed.
+    emulator.add_fault(
+        method="PUT", path_contains=f"/{failing.name}", times=1, status=400, code="RequestDisallowedByPolicy"
+    )
     failures = tmp_path / "failed.txt"
     first = az(
-        "aks", "image-cleaner", "set", "--enable", "-g", group, "--busy-timeout", "0",
-        "--output-failures", str(failures), "-o", "json",
+        "aks", "image-cleaner", "set", "--enable", "-g", group, "--output-failures", str(failures), "-o", "json",
     )  # fmt: skip
     assert first.code == 1
-    assert failures.read_text().split() == [cluster_id(busy)]
+    assert {r["name"]: r["result"] for r in first.json} == {fine.name: "changed", failing.name: "failed"}
+    assert failures.read_text().split() == [cluster_id(failing)]
     assert f"--ids @{failures}" in first.err
-    time.sleep(6)
     emulator.clear_requests()
     again = az("aks", "image-cleaner", "set", "--enable", "--ids", f"@{failures}", "--output-failures", str(failures))
     assert again.code == 0, again.err
-    assert stored_image_cleaner(emulator, busy) == {"enabled": True, "intervalHours": 168}
+    assert stored_image_cleaner(emulator, failing) == {"enabled": True, "intervalHours": 168}
     assert failures.read_text() == ""
     touched = {r["path"].rsplit("/", 1)[-1] for r in emulator.requests() if "/managedclusters/" in r["path"].lower()}
-    assert touched == {busy.name} and fine.name not in touched
+    assert touched == {failing.name}
     empty = az("aks", "image-cleaner", "set", "--enable", "--ids", f"@{failures}")
     assert empty.code == 0 and "nothing to do" in empty.err
 
