@@ -112,13 +112,15 @@ def parse_resets_after(text):
 
 def discover(cli_ctx, scope, resource_group=None, flags=None):
     """The rows of the clusters in scope (needing the change `flags` make, where given), sorted by ID."""
-    from azure.core.exceptions import HttpResponseError
+    from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
 
     from azext_imagecleaner import _errors
 
     started = time.monotonic()
     try:
         rows = _from_graph(cli_ctx, scope, graph_query(resource_group, flags))
+    except (ServiceRequestError, ServiceResponseError) as ex:
+        raise _errors.graph_unreachable(ex) from ex
     except HttpResponseError as ex:
         if ex.status_code != 403:
             raise _errors.graph_failed(ex) from ex

@@ -405,6 +405,13 @@ def graph_failed(ex):
     )
 
 
+def graph_unreachable(ex):
+    return AzureConnectionError(
+        f"Could not reach Azure Resource Graph to find the clusters: {network_reason(ex) or first_line(ex)}.",
+        "Check the network, proxy and REQUESTS_CA_BUNDLE settings, then run the command again; nothing was changed.",
+    )
+
+
 def graph_refused_for_management_group(group, ex):
     return ForbiddenError(
         f"Azure Resource Graph refused the query for management group '{group}': {first_line(ex)}",

@@ -26,6 +26,8 @@ logger = get_logger(__name__)
 
 DEFAULT_MAX_PARALLEL = 100
 DEFAULT_BUSY_TIMEOUT = 600
+# A write the service accepted whose end could not be read: not a failure.
+UNCONFIRMED = "changed, not confirmed"
 BUSY_POLL_SECONDS = 2
 _TERMINAL = {"succeeded", "failed", "canceled"}
 
@@ -155,9 +157,6 @@ def set_clusters(
     return rows
 
 
-UNCONFIRMED = "changed, not confirmed"
-
-
 def _run_paced(cmd, targets, pacer, apply):
     """Apply `apply` to every target on min(--max-parallel, targets) workers, taking clusters round robin from
     the subscriptions whose pace allows one more; rows as they finish."""
@@ -169,7 +168,7 @@ def _run_paced(cmd, targets, pacer, apply):
     clients = _Clients(cmd.cli_ctx, pacer, connections=pacer.ceiling)
     # A progress line on a terminal only: a CI log gets the summary, not a line per cluster.
     progress = cmd.cli_ctx.get_progress_controller(det=True) if sys.stderr.isatty() else None
-    counts = {"failed": 0, "waiting": 0}
+    failed = [0]
 
     def next_target():
         with condition:
@@ -181,7 +180,6 @@ def _run_paced(cmd, targets, pacer, apply):
                     order.rotate(-1)
                     if queues[subscription] and pacer.try_start(subscription):
                         return queues[subscription].popleft()
-                counts["waiting"] = sum(len(q) for q in queues.values())
                 condition.wait(0.2)  # a pause ends or a place frees up
 
     def work():
@@ -195,11 +193,11 @@ def _run_paced(cmd, targets, pacer, apply):
                 pacer.finish(target.subscription)
             with condition:
                 rows.append(row)
-                counts["failed"] += row["result"] == "failed"
+                failed[0] += row["result"] == "failed"
                 condition.notify_all()
                 if progress:
                     progress.add(
-                        message=f"{len(rows)}/{len(targets)} done, {counts['failed']} failed, "
+                        message=f"{len(rows)}/{len(targets)} done, {failed[0]} failed, "
                         f"{sum(len(q) for q in queues.values())} waiting, {pacer.throttled} throttled",
                         value=len(rows),
                         total_val=len(targets),

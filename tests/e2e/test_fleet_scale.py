@@ -155,3 +155,10 @@ def test_a_write_accepted_but_not_confirmed_is_not_failed(az, emulator, make_clu
     assert "accepted the change but their final state could not be read" in result.err
     time.sleep(2)
     assert stored_image_cleaner(emulator, cluster) == {"enabled": True, "intervalHours": 168}
+
+
+def test_resource_graph_out_of_reach_is_one_line(az, emulator):
+    emulator.add_fault(method="POST", path_contains="/providers/microsoft.resourcegraph", action="drop", times=100)
+    result = az("aks", "image-cleaner", "list")
+    assert result.code != 0 and "Traceback" not in result.err
+    assert "Could not reach Azure Resource Graph to find the clusters" in result.err
