@@ -316,7 +316,7 @@ def access_refused(kind, resource_group, name, reason=None):
 
 def token_unavailable(tenant, ex):
     """The az error for an Azure AD token for the AKS server app that az's login could not get."""
-    reason = (str(ex).strip().splitlines() or [type(ex).__name__])[0]
+    reason = first_line(ex)
     where = f" in tenant {tenant}" if tenant else ""
     tenant_arg = f" --tenant {tenant}" if tenant else ""
     return AuthenticationError(

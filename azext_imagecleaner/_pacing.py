@@ -90,12 +90,6 @@ class Pacer:
         with self.lock:
             return self._of(subscription).limit
 
-    def paused(self):
-        """How many subscriptions are paused by a 429 now."""
-        with self.lock:
-            now = self.clock()
-            return sum(1 for s in self.subscriptions.values() if now < s.paused_until)
-
 
 def remaining_from(headers):
     """The smallest budget left that the answer reports, or None."""

@@ -27,11 +27,12 @@ NOT_INSTALLED = (
 
 
 @contextmanager
-def _cluster(cmd, client, resource_group_name, name, options):
-    """The cluster's Kubernetes API through the access seam, every failure on the way mapped to one az error."""
+def _cluster(cmd, client, resource_group_name, name, options, mc=None):
+    """The cluster's Kubernetes API through the access seam, every failure on the way mapped to one az error.
+    `mc`: the cluster as the handler already read it from ARM, so that it is not read twice."""
     from azext_imagecleaner.access import connect
 
-    with connect(cmd, client, resource_group_name, name, options) as kube:
+    with connect(cmd, client, resource_group_name, name, options, mc) as kube:
         yield kube
 
 
@@ -355,9 +356,8 @@ def status(
     with _errors.mapped(resource_group_name, name):
         mc = client.get(resource_group_name, name)
     cleaner = mc.security_profile.image_cleaner if mc.security_profile else None
-    with _cluster(
-        cmd, client, resource_group_name, name, _options(admin, kubeconfig, context, transport, timeout)
-    ) as kube:
+    options = _options(admin, kubeconfig, context, transport, timeout)
+    with _cluster(cmd, client, resource_group_name, name, options, mc) as kube:
         config = _get_or_none(lambda: kube.get_configmap(_exclusions.NAMESPACE, "eraser-manager-config"))
         imagelist = _get_or_none(lambda: kube.get_imagelist(IMAGELIST_NAME))
         workers = [p for p in kube.list_pods(_exclusions.NAMESPACE) if _is_worker(p)]

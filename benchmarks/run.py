@@ -74,12 +74,17 @@ def profile(emulator, work, name, wheel=None):
     return env
 
 
-def timed(args, env):
+def run_az(args, env):
+    """(the finished az process, its wall time in seconds)."""
     start = time.perf_counter()
     completed = subprocess.run(
         [AZ, *args], env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False
     )
-    elapsed = time.perf_counter() - start
+    return completed, time.perf_counter() - start
+
+
+def timed(args, env):
+    completed, elapsed = run_az(args, env)
     if completed.returncode != 0:
         sys.exit(f"az {' '.join(args)} failed: {completed.stderr}")
     return elapsed
@@ -127,16 +132,9 @@ def fleet(work, wheel, size):
         emulator.throttle("write", rate=10, burst=200)
         emulator.throttle("read", rate=25, burst=250)
         seed()
-        start = time.perf_counter()
-        completed = subprocess.run(
-            [AZ, "aks", "image-cleaner", "set", "--enable", "--all", "-o", "json"],
-            env=envs["extension"],
-            capture_output=True,
-            text=True,
-            stdin=subprocess.DEVNULL,
-            check=False,
+        completed, extension_s = run_az(
+            ["aks", "image-cleaner", "set", "--enable", "--all", "-o", "json"], envs["extension"]
         )
-        extension_s = time.perf_counter() - start
         results = json.loads(completed.stdout or "[]")
         throttled = sum(1 for r in emulator.requests() if r["status"] == 429)
         lost = sum(
@@ -191,23 +189,14 @@ def fleet_at_scale(work, wheel, subscriptions, per_subscription, sample, max_par
         emulator.seed_fleet(subs, per_subscription, image_cleaner=(False, 72))
         total = subscriptions * per_subscription
 
-        start = time.perf_counter()
-        listed = subprocess.run([AZ, "aks", "image-cleaner", "list", "-o", "json"], env=envs["extension"],
-                                capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False)  # fmt: skip
-        list_s = time.perf_counter() - start
+        listed, list_s = run_az(["aks", "image-cleaner", "list", "-o", "json"], envs["extension"])
         emulator.clear_requests()
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        start = time.perf_counter()
-        completed = subprocess.run(
-            [AZ, "aks", "image-cleaner", "set", "--enable", "--all", "-o", "json", "--verbose"]
-            + (["--max-parallel", str(max_parallel)] if max_parallel else []),
-            env=envs["extension"],
-            capture_output=True,
-            text=True,
-            stdin=subprocess.DEVNULL,
-            check=False,
+        parallel = ["--max-parallel", str(max_parallel)] if max_parallel else []
+        completed, extension_s = run_az(
+            ["aks", "image-cleaner", "set", "--enable", "--all", "-o", "json", "--verbose", *parallel],
+            envs["extension"],
         )
-        extension_s = time.perf_counter() - start
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         requests = emulator.requests()
         results = json.loads(completed.stdout or "[]")

@@ -28,13 +28,14 @@ def not_found(ex):
 
 
 @contextmanager
-def connect(cmd, mc_client, resource_group, name, options):
+def connect(cmd, mc_client, resource_group, name, options, mc=None):
+    """`mc`: the cluster's ARM document when the caller has read it already."""
     from azext_imagecleaner import _errors
 
     state = {}  # what is known so far, for wording an error: the cluster's facts and the AAD token source
     with _errors.mapped(resource_group, name):
         try:
-            state["facts"] = _facts(mc_client, resource_group, name, options)
+            state["facts"] = _facts(mc_client, resource_group, name, options, mc)
             # The caller's `with` exits this generator, and so `_open`'s context too.
             opened = _open(cmd, mc_client, resource_group, name, options, state)
             with opened as kube:  # pylint: disable=contextmanager-generator-missing-cleanup
@@ -49,12 +50,12 @@ def connect(cmd, mc_client, resource_group, name, options):
             raise mapped from ex
 
 
-def _facts(mc_client, resource_group, name, options):
+def _facts(mc_client, resource_group, name, options, mc):
     from azext_imagecleaner.access._plan import facts_of
 
     if options.kubeconfig:
         return None  # the user's kubeconfig decides everything; ARM is not asked
-    return facts_of(mc_client.get(resource_group, name))
+    return facts_of(mc if mc is not None else mc_client.get(resource_group, name))
 
 
 @contextmanager
@@ -73,13 +74,18 @@ def _open(cmd, mc_client, resource_group, name, options, state):
     if isinstance(credential, _plan.Refusal):
         raise _errors.access_refused(credential.kind, resource_group, name)
     token = state["token"] = _token(cmd, facts) if credential == "aad" else None
-    document = None
+    fetched = {}  # the kubeconfig from ARM, fetched once, when the probe or the API-server transport needs it
     reason = None
 
+    def document():
+        if "kubeconfig" not in fetched:
+            admin = credential == "admin"
+            fetched["kubeconfig"] = api_server.kubeconfig_from_arm(mc_client, resource_group, name, admin)
+        return fetched["kubeconfig"]
+
     def reachable():
-        nonlocal document, reason
-        document = api_server.kubeconfig_from_arm(mc_client, resource_group, name, credential == "admin")
-        server = api_server.cluster_entry(document, options.context).get("server")
+        nonlocal reason
+        server = api_server.cluster_entry(document(), options.context).get("server")
         reason = api_server.unreachable_reason(server, PROBE_SECONDS)
         return reason is None
 
@@ -95,9 +101,7 @@ def _open(cmd, mc_client, resource_group, name, options, state):
             )
         yield RunCommandKube(cmd, mc_client, resource_group, name, token, options.timeout)
         return
-    if document is None:
-        document = api_server.kubeconfig_from_arm(mc_client, resource_group, name, credential == "admin")
-    with api_server.open_kube(document, options.context, token=token) as kube:
+    with api_server.open_kube(document(), options.context, token=token) as kube:
         yield kube
 
 

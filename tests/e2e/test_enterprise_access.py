@@ -114,9 +114,13 @@ def test_aad_status_exclusions_and_logs_work_with_cluster_admin(az, emulator, ma
     added = az("aks", "image-cleaner", "exclusion", "add", *cluster.args, "--images", ALPINE, "-o", "json")
     assert added.code == 0, added.err
     assert ALPINE in added.json["excluded"]
+    emulator.clear_requests()
     status = az("aks", "image-cleaner", "status", *cluster.args, "-o", "json")
     assert status.code == 0, status.err
     assert status.json["enabled"] is True
+    # The cluster is read from ARM once: the setting and the way in come from the same document.
+    reads = [r for r in emulator.requests() if r["method"] == "GET" and r["path"].lower().endswith(f"/{cluster.name}")]
+    assert len(reads) == 1
 
 
 def test_admin_on_a_cluster_without_local_accounts_is_one_line_and_sends_nothing(az, emulator, make_cluster):
