@@ -115,6 +115,9 @@ def az_environment(base_env, url, ca_path, config_dir, extension_dir):
             "AZURE_CORE_NO_COLOR": "true",
             "AZURE_CORE_SURVEY_MESSAGE": "false",
             "AZURE_CORE_ONLY_SHOW_ERRORS": "false",
+            # az runs as `python -m azure.cli`, which puts the working folder first on sys.path: run from a checkout,
+            # it would import the checkout's azext_imagecleaner instead of the installed extension.
+            "PYTHONSAFEPATH": "1",
             # MSAL's App Service managed identity; without it MSAL tries IMDS, which is not here.
             "IDENTITY_ENDPOINT": f"{url}/msi/token",
             "IDENTITY_HEADER": "armemulator",

@@ -116,6 +116,7 @@ class Sandbox:
             "AZURE_CORE_INSTANCE_DISCOVERY",
             "IDENTITY_ENDPOINT",
             "IDENTITY_HEADER",
+            "PYTHONSAFEPATH",
         ]
         lines = [f"export {name}={shlex.quote(env[name])}" for name in names]
         lines.append(f'export PATH={shlex.quote(os.path.dirname(self.az))}:"$PATH"')
