@@ -14,7 +14,6 @@ _ACS = "azure.cli.command_modules.acs"
 
 # module -> names it must have; "Class.method" names a method of a class.
 CORE_NEEDS = {
-    f"{_ACS}._params": ("load_arguments",),
     f"{_ACS}._consts": ("DecoratorEarlyExitException",),
     f"{_ACS}.custom": ("aks_create", "aks_update"),
     f"{_ACS}.managed_cluster_decorator": (
@@ -66,29 +65,6 @@ def incompatibility_message(missing, core_version):
     )
 
 
-def load_core_arguments(loader, command):
-    """Core's argument registrations for `command`, in `loader`'s registry, for the overridden commands.
-
-    az loads the acs module's loader before an extension's for the same command ("Module first, then
-    extension", MainCommandsLoader) and merges each loader's registry into the invocation's, scope by scope:
-    a scope the extension registers replaces core's. So the extension starts its scope from the one acs
-    registered, which is already in the invocation's registry. Running acs's load_arguments a second time
-    would register every aks argument again. Where that scope is not there (az loading every command for
-    docs or linters, or an az that orders loaders otherwise), core's loader runs as before.
-    """
-    acs = core()  # a core that does not fit says so here, before login or any request
-    invocation = getattr(loader.cli_ctx, "invocation", None)
-    registry = getattr(getattr(invocation, "commands_loader", None), "argument_registry", None)
-    registered = getattr(registry, "arguments", None)
-    if command and isinstance(registered, dict) and registered.get(command):
-        loader.argument_registry.arguments[command] = dict(registered[command])
-        return
-    from knack.log import get_logger
-
-    get_logger(__name__).debug("imagecleaner: loading core's aks arguments for %r", command)
-    acs.load_arguments(loader, command)
-
-
 @functools.cache
 def core():
     """The core acs pieces the extension uses, or a CLIInternalError that says which are missing."""
@@ -98,12 +74,10 @@ def core():
         from azure.cli.core.azclierror import CLIInternalError
 
         raise CLIInternalError(incompatibility_message(missing, core_version))
-    params = importlib.import_module(f"{_ACS}._params")
     consts = importlib.import_module(f"{_ACS}._consts")
     custom = importlib.import_module(f"{_ACS}.custom")
     decorators = importlib.import_module(f"{_ACS}.managed_cluster_decorator")
     return SimpleNamespace(
-        load_arguments=params.load_arguments,
         DecoratorEarlyExitException=consts.DecoratorEarlyExitException,
         aks_create=custom.aks_create,
         aks_update=custom.aks_update,

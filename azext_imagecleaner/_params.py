@@ -1,12 +1,7 @@
-"""Arguments of the overridden `aks create` and `aks update`.
-
-Core's own registrations are loaded first, so every other flag keeps its
-type, aliases and validators; only the three Image Cleaner flags are replaced.
-"""
+"""Arguments of the `aks image-cleaner` commands, and the help of the Image Cleaner flags that `_aks_commands`
+gives `aks create` and `aks update` (whose other arguments are their owner's, untouched)."""
 
 from azext_imagecleaner._rules import DEFAULT_INTERVAL_HOURS, MAX_INTERVAL_HOURS, MIN_INTERVAL_HOURS
-
-IMAGE_CLEANER_GROUP = "Image Cleaner"
 
 ENABLE_HELP = (
     "Turn on Image Cleaner, which removes unused vulnerable images from every Linux node. "
@@ -24,26 +19,10 @@ INTERVAL_HELP = (
 )
 
 
-def load_arguments(self, command):
-    # az passes '' when it loads every command's arguments (docs, linters).
-    cluster_side = bool(command) and command.startswith("aks image-cleaner")
-    if not command or cluster_side:
-        load_cluster_arguments(self)
-        load_fleet_arguments(self)
-    if cluster_side:
-        return
-    from azext_imagecleaner._core import load_core_arguments
-    from azext_imagecleaner._validators import validate_image_cleaner_flags
-
-    load_core_arguments(self, command)
-
-    for scope in ("aks create", "aks update"):
-        with self.argument_context(scope, arg_group=IMAGE_CLEANER_GROUP) as c:
-            c.argument("enable_image_cleaner", action="store_true", help=ENABLE_HELP)
-            # No argparse type: the validator parses the text so the error names the flag, value and range.
-            c.argument("image_cleaner_interval_hours", help=INTERVAL_HELP, validator=validate_image_cleaner_flags)
-    with self.argument_context("aks update", arg_group=IMAGE_CLEANER_GROUP) as c:
-        c.argument("disable_image_cleaner", action="store_true", help=DISABLE_HELP)
+def load_arguments(self, _command):
+    # az calls this for the extension's own commands only (and with '' when it loads everything: docs, linters).
+    load_cluster_arguments(self)
+    load_fleet_arguments(self)
 
 
 def load_cluster_arguments(self):

@@ -1,6 +1,9 @@
-"""Command table: `aks create` and `aks update` (replacing core's), and the `aks image-cleaner` group."""
+"""Command table: the `aks image-cleaner` group. `aks create` and `aks update` are not registered here: whoever
+owns them (core, or an extension such as aks-preview) keeps them, and `_aks_commands` adapts them once built."""
 
 HELP_FLAGS = ("-h", "--help")
+# Owned by core or another extension; `_aks_commands` adapts them once az has built them.
+ADAPTED = ("aks create", "aks update")
 
 
 def cf_managed_clusters(cli_ctx, *_):
@@ -25,9 +28,10 @@ def _table(name):
 def load_command_table(self, args):
     from azure.cli.core.commands import CliCommandType
 
-    with self.command_group("aks", client_factory=cf_managed_clusters) as g:
-        g.custom_command("create", "aks_create", supports_no_wait=True)
-        g.custom_command("update", "aks_update", supports_no_wait=True)
+    if " ".join(_command_words(args)[:2]) in ADAPTED:
+        from azext_imagecleaner import _aks_commands
+
+        _aks_commands.register(self.cli_ctx)
 
     cluster_side = CliCommandType(operations_tmpl="azext_imagecleaner.cluster#{}")
     with self.command_group(
@@ -60,15 +64,21 @@ def load_command_table(self, args):
                 merge_help(command)
 
 
+def _command_words(args):
+    """The words of the command line before its first option: ['aks', 'update'] of `aks update -g rg`."""
+    words = []
+    for arg in args or ():
+        if arg.startswith("-"):
+            break
+        words.append(arg)
+    return words
+
+
 def _help_asked_for(args):
     """True (all help), the commands whose help may be shown, or () when no help of ours can be shown."""
     if args is None:
         return True
-    words = []
-    for arg in args:
-        if arg.startswith("-"):
-            break
-        words.append(arg)
+    words = _command_words(args)
     if words[:2] == ["aks", "image-cleaner"]:
         return ("aks image-cleaner",)
     if not any(a in HELP_FLAGS for a in args):
@@ -76,4 +86,4 @@ def _help_asked_for(args):
     if len(words) < 2:  # `az aks --help` lists the image-cleaner group with its summary
         return ("aks image-cleaner",)
     command = " ".join(words[:2])
-    return (command,) if command in ("aks create", "aks update") else ()
+    return (command,) if command in ADAPTED else ()

@@ -30,3 +30,20 @@ def built_wheel(scratch):
     )
     (wheel,) = glob.glob(os.path.join(str(scratch), "imagecleaner-*.whl"))
     return wheel
+
+
+def built_standin(scratch, name):
+    """The wheel of tests/standin (an extension shaped like aks-preview), under the extension name `name`.
+    Built from a copy, so that the build leaves nothing in the checkout."""
+    import shutil
+
+    source = os.path.join(str(scratch), f"standin-{name}")
+    shutil.copytree(os.path.join(REPO, "tests", "standin"), source)
+    build = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation"]
+    subprocess.run(
+        [*build, "-w", str(scratch), source],
+        check=True,
+        env={**os.environ, "STANDIN_NAME": name},
+    )
+    (wheel,) = glob.glob(os.path.join(str(scratch), f"{name.replace('-', '_')}-*.whl"))
+    return wheel
