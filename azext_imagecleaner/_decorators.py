@@ -38,13 +38,19 @@ def _virtual_node_on(mc):
     return any(key.lower() == VIRTUAL_NODE_ADDON and bool(addon.enabled) for key, addon in addons.items())
 
 
+def decision_for(mc, flags, creating):
+    """The rules' decision for the cluster `mc`, and every warning to give with it."""
+    decision = decide(profile_of(mc), flags, creating=creating)
+    os_types = [pool.os_type for pool in mc.agent_pool_profiles or []]
+    return decision, decision.warnings + limitation_warnings(decision.profile, os_types, _virtual_node_on(mc))
+
+
 def apply_image_cleaner(decorator, mc, creating):
     """Write the rules' decision into `mc`, touching nothing else in the document."""
-    decision = decide(profile_of(mc), flags_from_raw(decorator.context.raw_param), creating=creating)
+    decision, warnings = decision_for(mc, flags_from_raw(decorator.context.raw_param), creating)
     if decision.profile is None:
         return mc
-    os_types = [pool.os_type for pool in mc.agent_pool_profiles or []]
-    for warning in decision.warnings + limitation_warnings(decision.profile, os_types, _virtual_node_on(mc)):
+    for warning in warnings:
         logger.warning(warning)
     models = decorator.models
     if mc.security_profile is None:

@@ -34,16 +34,18 @@ def _quoted(text):
 def needs_change_filter(flags):
     """A KQL condition true for the clusters `flags` would change, or None when that cannot be said server-side.
 
-    It errs on the side of reading a cluster: a missing profile or value always counts as needing a change."""
+    It errs on the side of reading a cluster: a missing profile or value always counts as needing a change, and so
+    does a cluster whose last operation did not succeed, whose PUT makes AKS reconcile it (`_rules.needs_write`)."""
     enabled = f"{_CLEANER}.enabled"
     hours = f"{_CLEANER}.intervalHours"
+    not_succeeded = "tostring(properties.provisioningState) !~ 'Succeeded'"
     if flags.disable:
-        return f"tobool({enabled}) == true"
+        return f"tobool({enabled}) == true or {not_succeeded}"
     if flags.enable:
         condition = f"isnull({enabled}) or tobool({enabled}) != true"
         if flags.interval_hours is not None:
             condition += f" or isnull({hours}) or toint({hours}) != {int(flags.interval_hours)}"
-        return condition
+        return f"{condition} or {not_succeeded}"
     return None
 
 

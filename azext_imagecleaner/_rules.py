@@ -152,6 +152,18 @@ def decide(current: Profile | None, flags: Flags, creating: bool = False, names:
     return Decision(Profile(True, flags.interval_hours), warnings)
 
 
+def needs_write(before: Profile | None, after: Profile | None, provisioning_state) -> bool:
+    """Whether an update that changes only Image Cleaner must be sent: the profile changes, or the cluster's last
+    operation did not succeed (a PUT of the same document makes AKS reconcile it again)."""
+    return after != before or (provisioning_state or "").lower() != "succeeded"
+
+
+def describe(profile: Profile | None) -> str:
+    if profile is None:
+        return "none"
+    return f"{'on' if profile.enabled else 'off'}, {profile.interval_hours} h"
+
+
 def limitation_warnings(profile: Profile | None, os_types, virtual_node: bool) -> tuple[str, ...]:
     """What Image Cleaner will not clean on this cluster, said when it is (left) on."""
     if profile is None or not profile.enabled:

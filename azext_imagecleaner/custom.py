@@ -1,13 +1,12 @@
 """Handlers of `aks create` and `aks update`: core's pipeline with the extension's Image Cleaner step.
 
-The handlers take core's own signature, so az offers and forwards every core
-argument of the installed release without the extension listing them. az
-imports this module for `--help` too (to read that signature), so what only
-the handlers need is imported inside them. They
-wait for the long-running operation themselves so that every failure, from
-the first GET to the end of the operation, is mapped in `_errors`.
+Where core owns these commands, `_aks_commands` hands them to `aks_create`/`aks_update` here, with every argument
+core's command parsed. They wait for the long-running operation themselves, so that every failure, from the first
+GET to the end of the operation, is mapped in `_errors`. Where another extension owns them, `settle_for_owner`
+applies the rules that need the cluster before that extension's handler runs.
 """
 
+import functools
 import inspect
 
 from knack.log import get_logger
@@ -45,15 +44,23 @@ def aks_update(cmd, client, **params):
     resource_group_name, name = params["resource_group_name"], params["name"]
     _, update_decorator = decorator_classes(acs)
     user_condition = params.get("if_match") is not None or params.get("if_none_match") is not None
-    only_image_cleaner = not other_flags_given(params, CORE_UPDATE_DEFAULTS)
+    only_image_cleaner = not other_flags_given(params, core_update_defaults())
 
     def attempt():
+        from azext_imagecleaner._decorators import profile_of
+        from azext_imagecleaner._rules import needs_write
+
         decorator = update_decorator(cmd, client, dict(params, cmd=cmd, client=client), resource_type())
         try:
             if only_image_cleaner:
                 # Send back the document as read with only imageCleaner changed: core's full pipeline
                 # rewrites profiles it was not asked about (it blanks storageProfile drivers, for one).
-                mc = decorator.update_image_cleaner(decorator.fetch_mc())
+                mc = decorator.fetch_mc()
+                before = profile_of(mc)
+                mc = decorator.update_image_cleaner(mc)
+                if not needs_write(before, profile_of(mc), mc.provisioning_state):
+                    nothing_to_change(resource_group_name, name, before)
+                    return mc
             else:
                 mc = decorator.update_mc_profile_default()
         except acs.DecoratorEarlyExitException:
@@ -90,9 +97,59 @@ def retry_on_concurrent_change(attempt, resource_group_name, name, user_conditio
     return None
 
 
+def nothing_to_change(resource_group_name, name, profile):
+    """An update that would store what the cluster already has is not sent: a PUT reconciles the whole cluster
+    (minutes on AKS, and a 409 while another operation runs)."""
+    from azext_imagecleaner import _errors
+    from azext_imagecleaner._rules import describe
+
+    logger.warning(
+        "Image Cleaner on the %s is already %s and its last operation succeeded: nothing to change, so no update "
+        "was sent.",
+        _errors.cluster_text(resource_group_name, name),
+        describe(profile),
+    )
+
+
+def settle_for_owner(cmd, command_args, defaults, owner):
+    """Before another extension's `aks update` runs: the rules that need the cluster, on the cluster as read.
+
+    Returns the cluster as read when nothing would change (no update is sent), else None, with the Image Cleaner
+    arguments in `command_args` set to exactly what the rules decided, so that the owner's own Image Cleaner step
+    (core's, which aks-preview inherits) stores that.
+    """
+    from azext_imagecleaner import _errors
+    from azext_imagecleaner._client import cf_managed_clusters
+    from azext_imagecleaner._decorators import decision_for, flags_from_raw, profile_of
+    from azext_imagecleaner._rules import needs_write
+
+    flags = flags_from_raw(command_args)
+    if not flags.given:
+        return None
+    resource_group_name, name = command_args["resource_group_name"], command_args["name"]
+    with _errors.mapped(resource_group_name, name):
+        mc = cf_managed_clusters(cmd.cli_ctx).get(resource_group_name, name)
+    decision, warnings = decision_for(mc, flags, creating=False)
+    for warning in warnings:
+        logger.warning(warning)
+    before, after = profile_of(mc), decision.profile
+    if not other_flags_given(command_args, defaults) and not needs_write(before, after, mc.provisioning_state):
+        nothing_to_change(resource_group_name, name, before)
+        return mc
+    logger.debug("imagecleaner: %s stores Image Cleaner as %s", owner, after)
+    command_args.update(
+        enable_image_cleaner=after.enabled,
+        disable_image_cleaner=not after.enabled,
+        # Core's step refuses an interval with --disable-image-cleaner, and keeps the stored one on disable.
+        image_cleaner_interval_hours=after.interval_hours if after.enabled else None,
+    )
+    return None
+
+
 # Arguments that shape how the update is sent, not what it changes.
 _NOT_CHANGES = frozenset(
     {
+        "cmd",
         "resource_group_name",
         "name",
         "no_wait",
@@ -149,8 +206,8 @@ def _refuse_existing_cluster(client, resource_group_name, name):
     )
 
 
-aks_create.__signature__ = inspect.signature(core().aks_create)
-aks_update.__signature__ = inspect.signature(core().aks_update)
-CORE_UPDATE_DEFAULTS = {
-    name: p.default for name, p in aks_update.__signature__.parameters.items() if p.default is not p.empty
-}
+@functools.cache
+def core_update_defaults():
+    """Core's `aks update` parameters and their defaults, from its own signature."""
+    parameters = inspect.signature(core().aks_update).parameters
+    return {name: p.default for name, p in parameters.items() if p.default is not p.empty}

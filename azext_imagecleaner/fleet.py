@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from knack.log import get_logger
 
 from azext_imagecleaner import _errors
-from azext_imagecleaner._rules import FLEET_FLAGS, Flags, decide
+from azext_imagecleaner._rules import FLEET_FLAGS, Flags, decide, describe
 
 logger = get_logger(__name__)
 
@@ -50,12 +50,6 @@ def parse_cluster_id(resource_id):
     """(subscription, resource group, name) of a managedClusters resource ID, or None."""
     match = _CLUSTER_ID.fullmatch(resource_id or "")
     return Target(match["subscription"], match["group"], match["name"]) if match else None
-
-
-def describe(profile):
-    if profile is None:
-        return "none"
-    return f"{'on' if profile.enabled else 'off'}, {profile.interval_hours} h"
 
 
 # --- clients, one per subscription and thread ---------------------------------------------------------
@@ -289,11 +283,12 @@ def _attempt(cmd, client, target, flags, dry_run):
 
     from azext_imagecleaner._core import core
     from azext_imagecleaner._decorators import decorator_classes, profile_of
-    from azext_imagecleaner.custom import CORE_UPDATE_DEFAULTS, resource_type
+    from azext_imagecleaner._rules import needs_write
+    from azext_imagecleaner.custom import core_update_defaults, resource_type
 
     _, update_decorator = decorator_classes(core())
     raw = dict(
-        CORE_UPDATE_DEFAULTS,
+        core_update_defaults(),
         resource_group_name=target.resource_group,
         name=target.name,
         enable_image_cleaner=flags.enable,
@@ -306,7 +301,7 @@ def _attempt(cmd, client, target, flags, dry_run):
     mc = decorator.fetch_mc()
     before = profile_of(mc)
     wanted = decide(before, flags, names=FLEET_FLAGS).profile
-    if wanted == before:
+    if not needs_write(before, wanted, mc.provisioning_state):
         return "unchanged", before, before
     if dry_run:
         return "would change", before, wanted

@@ -127,6 +127,25 @@ def test_set_with_an_interval(az, emulator, fleet, group):
     assert all(stored_image_cleaner(emulator, c) == {"enabled": True, "intervalHours": 48} for c in fleet.values())
 
 
+def test_set_sends_the_update_to_a_failed_cluster_already_in_the_wanted_state(az, emulator, fleet, group):
+    # AKS reconciles a failed cluster on the next PUT: it is not "unchanged" (the rule of `aks update`).
+    failed = fleet["on48"]
+    emulator.patch_cluster(
+        failed.subscription, failed.resource_group, failed.name, {"properties": {"provisioningState": "Failed"}}
+    )
+    emulator.clear_requests()
+    result = az("aks", "image-cleaner", "set", "--enable", "-g", group, "-o", "json")
+    assert result.code == 0, result.err
+    rows = by_name(result.json)
+    assert rows[failed.name]["result"] == "changed" and rows[failed.name]["after"] == "on, 48 h"
+    assert fleet["on168win"].name not in rows  # succeeded and already on: still filtered out
+    assert len(puts(emulator)) == 3
+    assert (
+        emulator.cluster(failed.subscription, failed.resource_group, failed.name)["properties"]["provisioningState"]
+        == "Succeeded"
+    )
+
+
 def test_dry_run_changes_nothing(az, emulator, fleet, group):
     result = az("aks", "image-cleaner", "set", "--disable", "-g", group, "--dry-run", "-o", "json")
     assert result.code == 0, result.err

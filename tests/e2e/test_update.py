@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.e2e.conftest import cluster_requests, image_cleaner_of, stored_image_cleaner
+from tests.e2e.conftest import _ref, cluster_requests, image_cleaner_of, stored_image_cleaner
 
 
 def put_bodies(emulator, cluster):
@@ -87,6 +87,49 @@ def test_interval_on_a_cluster_where_image_cleaner_is_off_is_refused(az, emulato
     assert "Traceback" not in result.err
     assert put_bodies(emulator, cluster) == []
     assert emulator.cluster(cluster.subscription, cluster.resource_group, cluster.name) == before
+
+
+@pytest.mark.parametrize(
+    "stored, flags",
+    [
+        ((True, 48), ["--enable-image-cleaner", "--image-cleaner-interval-hours", "48"]),
+        ((True, 48), ["--enable-image-cleaner"]),
+        ((True, 48), ["--image-cleaner-interval-hours", "48"]),
+        ((False, 72), ["--disable-image-cleaner"]),
+    ],
+    ids=["enable-48-on-48", "enable-on-enabled", "same-interval", "disable-on-disabled"],
+)
+def test_an_update_that_changes_nothing_sends_nothing(az, emulator, make_cluster, stored, flags):
+    cluster = make_cluster(image_cleaner=stored)
+    before = emulator.cluster(cluster.subscription, cluster.resource_group, cluster.name)
+    result = az("aks", "update", *cluster.args, *flags, "-o", "json")
+    assert result.code == 0, result.err
+    assert result.json["name"] == cluster.name  # the cluster as read
+    assert result.json["securityProfile"]["imageCleaner"] == image_cleaner_of(before)
+    assert result.err.count("nothing to change, so no update was sent") == 1
+    assert [r["method"] for r in cluster_requests(emulator, cluster)] == ["GET"]
+    assert emulator.cluster(cluster.subscription, cluster.resource_group, cluster.name) == before
+
+
+def test_a_cluster_whose_last_operation_failed_still_gets_the_update(az, emulator, make_cluster):
+    # AKS reconciles a failed cluster on the next PUT, even one that changes nothing.
+    cluster = make_cluster(image_cleaner=(True, 48))
+    emulator.patch_cluster(*_ref(cluster), {"properties": {"provisioningState": "Failed"}})
+    emulator.clear_requests()
+    result = az("aks", "update", *cluster.args, "--enable-image-cleaner", "-o", "json")
+    assert result.code == 0, result.err
+    assert "nothing to change" not in result.err
+    (body,) = put_bodies(emulator, cluster)
+    assert image_cleaner_of(body) == {"enabled": True, "intervalHours": 48}
+    assert result.json["provisioningState"] == "Succeeded"
+
+
+def test_another_flag_is_a_change_even_when_image_cleaner_stays(az, emulator, make_cluster):
+    cluster = make_cluster(image_cleaner=(True, 48))
+    result = az("aks", "update", *cluster.args, "--enable-image-cleaner", "--tags", "team=web", "-o", "none")
+    assert result.code == 0, result.err
+    assert "nothing to change" not in result.err
+    assert len(put_bodies(emulator, cluster)) == 1
 
 
 def test_other_flags_with_image_cleaner_flags(az, emulator, make_cluster):

@@ -35,17 +35,26 @@ ROWS = [
 # --- the queries the extension sends, run by the emulator's KQL -----------------------------------------------
 
 
+def failed(name, enabled, hours):
+    """A cluster whose last operation failed: a PUT of the same document makes AKS reconcile it."""
+    row = cluster(name, enabled, hours)
+    row["properties"]["provisioningState"] = "Failed"
+    return row
+
+
 @pytest.mark.parametrize(
     ("flags", "expected"),
     [
-        (Flags(enable=True), {"none", "off72"}),
-        (Flags(enable=True, interval_hours=48), {"none", "off72", "on168"}),
-        (Flags(disable=True), {"on48", "on168"}),
-        (None, {"none", "off72", "on48", "on168"}),
+        (Flags(enable=True), {"none", "off72", "failed-on48", "failed-off72"}),
+        (Flags(enable=True, interval_hours=48), {"none", "off72", "on168", "failed-on48", "failed-off72"}),
+        (Flags(disable=True), {"on48", "on168", "failed-on48", "failed-off72"}),
+        (None, {"none", "off72", "on48", "on168", "failed-on48", "failed-off72"}),
     ],
 )
 def test_the_filter_keeps_exactly_the_clusters_that_need_a_change(flags, expected):
-    rows = kql.run(_discovery.graph_query(flags=flags), ROWS)
+    rows = kql.run(
+        _discovery.graph_query(flags=flags), [*ROWS, failed("failed-on48", True, 48), failed("failed-off72", False, 72)]
+    )
     assert {r["name"] for r in rows} == expected
 
 

@@ -1,6 +1,8 @@
 """Which updates take the Image-Cleaner-only path (the document sent back as read, but for imageCleaner)."""
 
-from azext_imagecleaner.custom import CORE_UPDATE_DEFAULTS, other_flags_given
+from azext_imagecleaner.custom import core_update_defaults, other_flags_given
+
+CORE_UPDATE_DEFAULTS = core_update_defaults()
 
 
 def params(**given):

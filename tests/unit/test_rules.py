@@ -14,6 +14,8 @@ from azext_imagecleaner._rules import (
     Profile,
     check_flags,
     decide,
+    describe,
+    needs_write,
     parse_interval_hours,
 )
 
@@ -151,3 +153,27 @@ def test_rule_function_checks_the_range_too(hours):
 def test_bool_is_not_an_interval():
     with pytest.raises(InvalidArgumentValueError):
         parse_interval_hours(True)
+
+
+@pytest.mark.parametrize(
+    "before, after, state, expected",
+    [
+        (Profile(True, 48), Profile(True, 48), "Succeeded", False),
+        (Profile(False, 48), Profile(False, 48), "succeeded", False),
+        # The last operation failed: AKS reconciles on the next PUT, so it is sent though nothing changes.
+        (Profile(True, 48), Profile(True, 48), "Failed", True),
+        (Profile(True, 48), Profile(True, 48), "Canceled", True),
+        (Profile(True, 48), Profile(True, 48), None, True),
+        (Profile(True, 48), Profile(True, 72), "Succeeded", True),
+        (Profile(True, None), Profile(True, 168), "Succeeded", True),  # a profile without an interval gets one
+        (None, Profile(False, 168), "Succeeded", True),
+    ],
+)
+def test_an_update_is_sent_only_when_it_changes_something_or_the_cluster_failed(before, after, state, expected):
+    assert needs_write(before, after, state) is expected
+
+
+def test_describe():
+    assert describe(Profile(True, 48)) == "on, 48 h"
+    assert describe(Profile(False, 72)) == "off, 72 h"
+    assert describe(None) == "none"
