@@ -26,6 +26,10 @@ class Emulator:
     def requests(self):
         return self._call("GET", "requests")["value"]
 
+    def secrets(self):
+        """{"static": the local-account credentials handed out, "issued": the AAD tokens issued so far}."""
+        return self._call("GET", "secrets")
+
     def clear_requests(self):
         self._call("DELETE", "requests")
 

@@ -7,6 +7,7 @@ Kubernetes API of an AAD cluster accepts only a token for the AKS server app iss
 """
 
 import base64
+import collections
 import hashlib
 import hmac
 import json
@@ -29,8 +30,12 @@ def _unb64url(text):
 
 
 class Tokens:
+    # The tokens issued last, for tests that check no output holds one.
+    KEEP_ISSUED = 10000
+
     def __init__(self, key=None):
         self._key = key or os.urandom(32)
+        self.issued = collections.deque(maxlen=self.KEEP_ISSUED)
 
     def issue(self, tenant, resource, seconds=TOKEN_SECONDS, now=None):
         now = int(time.time() if now is None else now)
@@ -48,7 +53,9 @@ class Tokens:
             "xms_mirid": "/subscriptions/sandbox/resourcegroups/sandbox/providers/Microsoft.ManagedIdentity/sandbox",
         }
         signed = f"{_b64url(json.dumps(header).encode())}.{_b64url(json.dumps(claims).encode())}"
-        return f"{signed}.{_b64url(self._sign(signed))}"
+        token = f"{signed}.{_b64url(self._sign(signed))}"
+        self.issued.append(token)
+        return token
 
     def _sign(self, text):
         return hmac.new(self._key, text.encode(), hashlib.sha256).digest()

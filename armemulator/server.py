@@ -448,6 +448,7 @@ class Handler(BaseHTTPRequestHandler):
         routes = {
             ("GET", "health"): lambda: {"status": "ok"},
             ("GET", "requests"): lambda: {"value": self.store.snapshot_requests()},
+            ("GET", "secrets"): self._secrets,
             ("DELETE", "requests"): self.store.clear_requests,
             ("POST", "reset"): self._reset,
             ("POST", "faults"): lambda: self.store.add_fault(body),
@@ -537,6 +538,12 @@ class Handler(BaseHTTPRequestHandler):
     def _c_operation(self, sub, rg, name, body):
         seconds, kind = float(body.get("seconds", 5)), body.get("kind", "Updating")
         return 201, {"operation": self.store.start_foreign_operation(sub, rg, name, seconds, kind)}
+
+    def _secrets(self):
+        """Every credential the emulator handed out: static ones and the AAD tokens issued so far."""
+        from armemulator.kubernetes.auth import RUN_COMMAND_TOKEN
+
+        return {"static": [*credentials.secrets(), RUN_COMMAND_TOKEN], "issued": list(self.server.tokens.issued)}
 
     def _configure(self, settings):
         store = self.store

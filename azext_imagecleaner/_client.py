@@ -34,6 +34,56 @@ def retry_policy(budget_seconds):
     return BoundedRetryPolicy(retry_total=RETRY_TOTAL, retry_status=RETRY_TOTAL)
 
 
+def redacted_trace_policy():
+    """az's network trace (URL, method, headers, body, at debug level) with credentials masked in the bodies.
+
+    It runs before az's own trace policy in the pipeline (after the retry policy, so once per try) and turns that
+    one off for the request, so each try is logged once, as az would log it but through `_redact`. Without it,
+    `--debug` prints the kubeconfig of listClusterUserCredential and the clusterToken of runCommand.
+    """
+    import logging
+
+    from azure.core.pipeline.policies import SansIOHTTPPolicy
+    from knack.log import get_logger
+
+    from azext_imagecleaner._redact import MASK, redact_text
+
+    trace = get_logger(__name__)
+    hidden_headers = {"authorization", "x-ms-authorization-auxiliary", "cookie", "set-cookie"}
+
+    def headers(items):
+        for name, value in items:
+            trace.debug("    %r: %r", name, MASK if name.lower() in hidden_headers else value)
+
+    class RedactedNetworkTrace(SansIOHTTPPolicy):
+        def on_request(self, request):
+            request.context.options["logging_enable"] = False  # read (and removed) by az's own trace policy
+            if not trace.isEnabledFor(logging.DEBUG):
+                return
+            http = request.http_request
+            trace.debug("Request URL: %r", http.url)
+            trace.debug("Request method: %r", http.method)
+            trace.debug("Request headers:")
+            headers(http.headers.items())
+            trace.debug("Request body:")
+            trace.debug("%s", redact_text(http.body) if http.body else "This request has no body")
+
+        def on_response(self, request, response):
+            if not trace.isEnabledFor(logging.DEBUG):
+                return
+            http = response.http_response
+            trace.debug("Response status: %r", http.status_code)
+            trace.debug("Response headers:")
+            headers(http.headers.items())
+            trace.debug("Response content:")
+            try:
+                trace.debug("%s", redact_text(http.text()))
+            except Exception:  # noqa: BLE001 - a streamed or undecodable body is not traced, as in az's policy
+                trace.debug("Body is not readable as text.")
+
+    return RedactedNetworkTrace()
+
+
 def retry_budget_seconds(cli_ctx):
     """`az config set imagecleaner.retry_seconds=N`, or AZURE_IMAGECLEANER_RETRY_SECONDS."""
     return cli_ctx.config.getint("imagecleaner", "retry_seconds", fallback=DEFAULT_RETRY_SECONDS)
@@ -59,10 +109,11 @@ def managed_clusters_client(cli_ctx, subscription_id=None, pacer=None, transport
 
     keep_unknown = _keep_unknown_fields_policy()
     extra = {"per_call_policies": [keep_unknown]} if keep_unknown else {}
+    extra["per_retry_policies"] = [redacted_trace_policy()]
     if pacer is not None:
         from azext_imagecleaner._pacing import pacing_policy
 
-        extra["per_retry_policies"] = [pacing_policy(pacer)]
+        extra["per_retry_policies"].append(pacing_policy(pacer))
     if transport is not None:
         extra["transport"] = transport
     client = get_mgmt_service_client(

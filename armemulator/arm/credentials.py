@@ -7,9 +7,14 @@ Follows ../shared/aks-access.md:
 - local accounts disabled (§2): the admin credential answers 400 BadRequest with the service's message;
 - private clusters (§4): `server` is the private FQDN, which resolves only inside the cluster's VNet (here:
   nowhere); `server-fqdn=public` gives the public FQDN, which does not lead here either.
-Elsewhere `server` is this emulator's own address for the cluster. Static credentials are tokens here where
-AKS hands out client certificates: what matters to a client is that they are local accounts.
+Elsewhere `server` is this emulator's own address for the cluster. A static (local-account) user holds what
+AKS hands out: a client certificate and key and a token (the API server here authenticates by the token). All
+three are made anew in each emulator process, so a test can search any output for them (`secrets()`).
 """
+
+import base64
+import functools
+import secrets as _random
 
 import yaml
 
@@ -24,7 +29,48 @@ KUBELOGIN_INSTALL_HINT = (
     "\nkubelogin is not installed which is required to connect to AAD enabled cluster.\n\n"
     "To learn more, please go to https://aka.ms/aks/kubelogin\n"
 )
-STATIC_TOKENS = {"clusterAdmin": "clusterAdmin-token", "clusterUser": "clusterUser-token"}
+STATIC_TOKENS = {which: f"{which}-{_random.token_hex(16)}" for which in ("clusterAdmin", "clusterUser")}
+
+
+@functools.cache
+def client_certificate(which):
+    """(certificate, key) of a static user, PEM, base64 as a kubeconfig holds them: made once per process."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, which)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return (
+        base64.b64encode(certificate.public_bytes(serialization.Encoding.PEM)).decode(),
+        base64.b64encode(key_pem).decode(),
+    )
+
+
+def secrets():
+    """Every static credential this process hands out, for tests that check no output holds one."""
+    found = list(STATIC_TOKENS.values())
+    for which in STATIC_TOKENS:
+        for data in client_certificate(which):
+            found += [data, base64.b64decode(data).decode()]
+    return found
 
 
 def facts(doc):
@@ -59,7 +105,8 @@ def kubeconfig(doc, which, *, emulator_server, ca_data, server_fqdn=None, creden
     if which == "clusterUser" and cluster["aad_managed"]:
         user = _aad_user(cluster, credential_format)
     else:
-        user = {"token": STATIC_TOKENS[which]}
+        certificate, key = client_certificate(which)
+        user = {"client-certificate-data": certificate, "client-key-data": key, "token": STATIC_TOKENS[which]}
     document = {
         "apiVersion": "v1",
         "kind": "Config",

@@ -12,13 +12,14 @@ and a denial is the 403 Status with the "...in Azure. Update role assignment..."
 """
 
 import re
+import secrets
 
 from armemulator.arm.credentials import STATIC_TOKENS
 from armemulator.identity import AKS_SERVER_APP
 from armemulator.kubernetes.api import RESOURCES
 from armemulator.kubernetes.objects import KubeError
 
-RUN_COMMAND_TOKEN = "run-command-pod-token"
+RUN_COMMAND_TOKEN = f"run-command-pod-{secrets.token_hex(16)}"
 
 CLUSTER_ADMIN = "Azure Kubernetes Service RBAC Cluster Admin"
 ADMIN = "Azure Kubernetes Service RBAC Admin"

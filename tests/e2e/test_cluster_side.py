@@ -3,6 +3,7 @@ and the emulator's Kubernetes API with its simulated Eraser controller."""
 
 import json
 import os
+import re
 
 import pytest
 
@@ -327,7 +328,7 @@ def test_an_existing_kubeconfig_and_context(az, emulator, cleaner_cluster, tmp_p
 def test_refused_credentials_are_a_clear_error(az, cleaner_cluster, tmp_path):
     path = tmp_path / "config"
     az("aks", "get-credentials", *cleaner_cluster.args, "--file", str(path))
-    path.write_text(path.read_text().replace("clusterUser-token", "stolen-token"))
+    path.write_text(re.sub(r"token: clusterUser-\w+", "token: stolen-token", path.read_text()))
     result = az("aks", "image-cleaner", "status", *cleaner_cluster.args, "--kubeconfig", str(path))
     assert result.code != 0
     assert "refused the request (401 Unauthorized" in result.err

@@ -25,7 +25,7 @@ def test_tokens_verify_only_their_own_unexpired_tokens():
     assert tokens.verify(token, now=1001)["aud"] == AKS_SERVER_APP
     assert tokens.verify(token, now=1000 + 3600) is None
     assert Tokens(b"x" * 32).verify(token, now=1001) is None
-    assert tokens.verify("clusterUser-token") is None
+    assert tokens.verify(credentials.STATIC_TOKENS["clusterUser"]) is None
 
 
 def test_aad_user_credential_is_the_kubelogin_exec_kubeconfig():
@@ -55,8 +55,8 @@ def test_aad_api_server_takes_only_an_aks_token_of_its_tenant():
     for bad in (
         f"Bearer {tokens.issue(TENANT, 'https://management.core.windows.net/')}",
         f"Bearer {tokens.issue('other-tenant', AKS_SERVER_APP)}",
-        "Bearer clusterUser-token",
-        "Bearer clusterAdmin-token",  # local accounts are disabled
+        f"Bearer {credentials.STATIC_TOKENS['clusterUser']}",
+        f"Bearer {credentials.STATIC_TOKENS['clusterAdmin']}",  # local accounts are disabled
         "",
     ):
         with pytest.raises(KubeError) as raised:
