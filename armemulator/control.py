@@ -63,6 +63,12 @@ class Emulator:
             "POST", f"clusters/{subscription}/{resource_group}/{name}/operation", {"seconds": seconds, "kind": kind}
         )
 
+    def add_pod(self, subscription, resource_group, name, pod, node, logs):
+        """A pod in kube-system whose containers logged `logs` ({container: text})."""
+        self._call(
+            "POST", f"clusters/{subscription}/{resource_group}/{name}/pods", {"name": pod, "node": node, "logs": logs}
+        )
+
     def scheduled_run(self, subscription, resource_group, name):
         self._call("POST", f"clusters/{subscription}/{resource_group}/{name}/scheduled-run")
 
@@ -93,7 +99,8 @@ class Emulator:
 
     def run_command_fault(self, subscription, resource_group, name, fault):
         """Make run-command end {"state": "Failed", "reason": ...}, end with the pod's own {"exitCode", "logs"},
-        or never end ({"hang": True}); None heals."""
+        never end ({"hang": True}), or fail to start its pod the next N times ({"start_failures": N, "code",
+        "status"}); None heals."""
         self._call("POST", f"clusters/{subscription}/{resource_group}/{name}/run-command-fault", {"fault": fault})
 
     def seed_fleet(self, subscriptions, per_subscription, **spec):

@@ -485,6 +485,7 @@ class Handler(BaseHTTPRequestHandler):
         "etags": "_c_etags",
         "node-fault": "_c_node_fault",
         "scheduled-run": "_c_scheduled_run",
+        "pods": "_c_pod",
         "operation": "_c_operation",
     }
 
@@ -535,6 +536,13 @@ class Handler(BaseHTTPRequestHandler):
             self.store.kube_cluster(sub, rg, name).start_scheduled_run()
         return 204, None
 
+    def _c_pod(self, sub, rg, name, body):
+        """A pod in kube-system with the logs given: {"name", "node", "logs": {container: text}}."""
+        with self.store.lock:
+            kube = self.store.kube_cluster(sub, rg, name)
+            kube.add_pod(body["name"], body.get("node"), body["logs"], {"app": "eraser"}, ends_at=None)
+        return 201, None
+
     def _c_operation(self, sub, rg, name, body):
         seconds, kind = float(body.get("seconds", 5)), body.get("kind", "Updating")
         return 201, {"operation": self.store.start_foreign_operation(sub, rg, name, seconds, kind)}
@@ -570,6 +578,8 @@ class Handler(BaseHTTPRequestHandler):
                 store.token_seconds = int(settings["token_seconds"])
             if "kube_pod_ttl_seconds" in settings:
                 store.kube_pod_ttl_seconds = float(settings["kube_pod_ttl_seconds"])
+            if "run_command_start_seconds" in settings:
+                self.server.run_commands.start_seconds = float(settings["run_command_start_seconds"])
 
     def _management_groups(self, groups):
         """{"name": [subscription IDs]}: the management groups Resource Graph can be asked about."""

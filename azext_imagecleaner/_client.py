@@ -11,27 +11,74 @@ import time
 DEFAULT_RETRY_SECONDS = 60
 # Tries per request; the time budget is what bounds a request under a 429 storm, not this count.
 RETRY_TOTAL = 20
+# AKS run-command's pod did not start in time: "Failed to run command due to cluster perf issue, container
+# command-<id> in aks-command namespace did not start within 30s on your cluster, retry may helps" (the POST's
+# error in Azure/azure-cli#27776 and #23203). Worth retrying whatever the status it comes with.
+RUN_COMMAND_START_FAILURES = ("KubernetesPerformanceError", "KubernetesOperationError")
+
+
+def run_command_start_failure(method, url, status, body):
+    """The error code when an answer says run-command's pod did not start in time (pure), else None."""
+    if method != "POST" or status < 400 or "/runcommand" not in url.lower().split("?")[0]:
+        return None
+    try:
+        import json
+
+        error = json.loads(body or "{}").get("error") or {}
+    except (ValueError, AttributeError):
+        return None
+    code = error.get("code")
+    return code if code in RUN_COMMAND_START_FAILURES and "did not start" in (error.get("message") or "") else None
 
 
 def retry_policy(budget_seconds):
     from azure.core.pipeline.policies import RetryPolicy
+    from knack.log import get_logger
+
+    logger = get_logger(__name__)
 
     class BoundedRetryPolicy(RetryPolicy):
+        warned = False
+
         def configure_retries(self, options):
             settings = super().configure_retries(options)
             settings["deadline"] = time.monotonic() + budget_seconds
             return settings
 
         def is_retry(self, settings, response):
-            if not super().is_retry(settings, response):
+            request, http = response.http_request, response.http_response
+            body = _text(http) if request.method == "POST" and http.status_code >= 400 else None
+
+            start_failure = run_command_start_failure(request.method, request.url, http.status_code, body)
+            if not (start_failure and settings["total"] > 0) and not super().is_retry(settings, response):
                 return False
             wait = self.get_retry_after(response)
             if wait is None:
                 wait = self.get_backoff_time(settings)
-            return time.monotonic() + wait <= settings["deadline"]
+            if time.monotonic() + wait > settings["deadline"]:
+                return False
+            if start_failure and not self.warned:
+                self.warned = True
+                logger.warning(
+                    "AKS run-command's pod did not start in time (%s: the cluster is busy); trying again for up to "
+                    "%s s.",
+                    start_failure,
+                    budget_seconds,
+                )
+            return True
 
     # retry_status too: azure-core retries a bad status (429, 5xx) only 3 times by default, whatever the total.
     return BoundedRetryPolicy(retry_total=RETRY_TOTAL, retry_status=RETRY_TOTAL)
+
+
+def _text(http_response):
+    """The answer's body as text, read first when it came as a stream (an LRO's first request does)."""
+    try:
+        if hasattr(http_response, "read"):
+            http_response.read()
+        return http_response.text()
+    except Exception:  # noqa: BLE001 - an unreadable answer is not a start failure
+        return None
 
 
 def redacted_trace_policy():

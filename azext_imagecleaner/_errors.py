@@ -48,6 +48,14 @@ def cli_error_for(status, code, message, resource_group, name, *, retry_after=No
             f"The {cluster} is busy: another operation ({kind}) is in progress, so nothing was changed.",
             f"Wait for it to finish ('{wait}'), then run the command again.",
         )
+    if code in ("KubernetesPerformanceError", "KubernetesOperationError") and "did not start" in (message or ""):
+        return AzureResponseError(
+            f"AKS run-command could not start its pod on the {cluster}, also after trying again for the whole retry "
+            f"budget: {service}",
+            "The cluster is busy: run the command again later, give it more time with "
+            "AZURE_IMAGECLEANER_RETRY_SECONDS, or reach the API server from inside its network with "
+            "--transport api-server.",
+        )
     if code == "ImageCleanerFeatureFlagNotEnabled":
         return BadRequestError(f"Image Cleaner is not enabled for this subscription: {service}", FEATURE_HINT)
     if status == 412:

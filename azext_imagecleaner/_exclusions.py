@@ -4,7 +4,8 @@ Eraser reads ConfigMaps in kube-system labelled `eraser.sh/exclude.list=true`,
 and of each the first data key ending in `.json`, holding
 `{"excluded": [patterns]}`. A ConfigMap whose key does not end in `.json` is
 silently ignored by Eraser: here it is reported. `eraser-system-exclusion` is
-AKS's own list and read-only.
+AKS's own list and read-only. The extension's own list is edited by `access.steps.EditJsonList`, in the same
+plan (and the same AKS run-command) as the read it depends on.
 """
 
 import json
@@ -53,28 +54,3 @@ def read_lists(configmaps):
     """Rows for the system list and every labelled user list, system first."""
     rows = [read_list(c) for c in configmaps]
     return sorted(rows, key=lambda r: (not r["readOnly"], r["configMap"] or ""))
-
-
-def user_list_body(patterns, current=None):
-    """The extension's user list ConfigMap holding `patterns` (keeps the current one's resourceVersion)."""
-    metadata = {"name": USER_LIST, "namespace": NAMESPACE, "labels": {LABEL: "true"}}
-    if current is not None:
-        metadata["labels"] = dict((current.get("metadata") or {}).get("labels") or {}, **{LABEL: "true"})
-        metadata["resourceVersion"] = current["metadata"].get("resourceVersion")
-    return {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": metadata,
-        "data": {USER_KEY: json.dumps({"excluded": list(patterns)}, indent=2)},
-    }
-
-
-def added(current, patterns):
-    """The list after adding `patterns`, in order, without duplicates."""
-    return list(dict.fromkeys([*current, *patterns]))
-
-
-def removed(current, patterns):
-    """The list after removing `patterns`, and the patterns that were not in it."""
-    missing = [p for p in patterns if p not in current]
-    return [p for p in current if p not in patterns], missing

@@ -19,7 +19,6 @@ logger = get_logger(__name__)
 IMAGELIST_NAME = "imagelist"
 WORKER_PREFIXES = ("eraser-aks-", "collector-aks-")
 CONTAINERS = ("collector", "trivy-scanner", "remover")
-POLL_SECONDS = 2
 NOT_INSTALLED = (
     "Image Cleaner's ImageList resource is not on the {cluster}: Image Cleaner is not enabled there.",
     "Enable it first: az aks update -g {rg} -n {name} --enable-image-cleaner",
@@ -67,94 +66,77 @@ def run(
     context=None,
     transport="auto",
 ):
-    spec_images = _images.run_images(images, run_all)
-    options = _options(admin, kubeconfig, context, transport, timeout)
-    with _cluster(cmd, client, resource_group_name, name, options) as kube:
-        replaced = _delete_imagelist_if_present(kube, resource_group_name, name)
-        body = {
-            "apiVersion": "eraser.sh/v1",
-            "kind": "ImageList",
-            "metadata": {"name": IMAGELIST_NAME},
-            "spec": {"images": spec_images},
-        }
-        created = _create_imagelist(kube, body)
-        logger.warning(
-            "Started a manual Image Cleaner run for %s (%s).",
-            ", ".join(spec_images),
-            "replaced the previous ImageList" if replaced else "new ImageList",
-        )
-        result = {
-            "imageList": IMAGELIST_NAME,
-            "images": spec_images,
-            "replacedPrevious": replaced,
-            "uid": created["metadata"].get("uid"),
-            "status": created.get("status"),
-        }
-        if wait:
-            result["status"] = _wait_for_run(
-                cmd, kube, created["metadata"].get("uid"), timeout, resource_group_name, name
-            )
-            if result["status"].get("failed"):
-                logger.warning(
-                    "The run failed on %s node(s): see 'az aks image-cleaner logs -g %s -n %s'.",
-                    result["status"]["failed"],
-                    resource_group_name,
-                    name,
-                )
-        return result
-
-
-def _delete_imagelist_if_present(kube, resource_group_name, name):
-    """Eraser acts on a new spec only: delete the list so the same images really run again."""
-    try:
-        kube.get_imagelist(IMAGELIST_NAME)
-    except Exception as ex:
-        if not not_found(ex):
-            raise
-        if "could not find the requested resource" in (getattr(ex, "body", None) or ""):
-            raise _not_installed(resource_group_name, name) from ex
-        return False
-    kube.delete_imagelist(IMAGELIST_NAME)
-    return True
-
-
-def _create_imagelist(kube, body, attempts=10):
-    """Create the list; a deleted one may linger a moment (finalizers), so AlreadyExists is retried briefly."""
-    for attempt in range(attempts):
-        try:
-            return kube.create_imagelist(body)
-        except Exception as ex:
-            if getattr(ex, "status", None) != 409 or attempt == attempts - 1:
-                raise
-            time.sleep(1)
-    return None
-
-
-def _wait_for_run(cmd, kube, uid, timeout, resource_group_name, name):
     from azure.cli.core.azclierror import AzureResponseError
 
+    from azext_imagecleaner.access import steps
+
+    spec_images = _images.run_images(images, run_all)
+    options = _options(admin, kubeconfig, context, transport, timeout)
+    body = {
+        "apiVersion": "eraser.sh/v1",
+        "kind": "ImageList",
+        "metadata": {"name": IMAGELIST_NAME},
+        "spec": {"images": spec_images},
+    }
+    # Eraser acts on a new spec only: the list is deleted and created again, so the same images really run again.
+    # With --wait, the wait happens in the same plan: one AKS run-command for the whole run on a private cluster.
+    recreate = steps.Recreate("imagelists", body, wait_seconds=timeout if wait else None)
+    with _cluster(cmd, client, resource_group_name, name, options) as kube, _progress(cmd, wait):
+        try:
+            (outcome,) = kube.run([recreate])
+        except Exception as ex:
+            if not_found(ex) and "could not find the requested resource" in (getattr(ex, "body", None) or ""):
+                raise _not_installed(resource_group_name, name) from ex
+            raise
+    created = outcome["created"]
+    logger.warning(
+        "Started a manual Image Cleaner run for %s (%s).",
+        ", ".join(spec_images),
+        "replaced the previous ImageList" if outcome["replaced"] else "new ImageList",
+    )
+    result = {
+        "imageList": IMAGELIST_NAME,
+        "images": spec_images,
+        "replacedPrevious": outcome["replaced"],
+        "uid": created["metadata"].get("uid"),
+        "status": created.get("status"),
+    }
+    if not wait:
+        return result
+    state = outcome["state"]
+    if state == "waiting":
+        raise AzureResponseError(
+            f"The manual run did not finish within {timeout} s; it goes on in the cluster.",
+            f"Follow it with 'az aks image-cleaner status -g {resource_group_name} -n {name}'.",
+        )
+    if state in ("replaced", "gone"):
+        raise AzureResponseError(
+            f"The ImageList was {'replaced' if state == 'replaced' else 'deleted'} by someone else while this run was "
+            "waited for.",
+            f"See 'az aks image-cleaner status -g {resource_group_name} -n {name}'.",
+        )
+    result["status"] = outcome["final"].get("status") or {}
+    if result["status"].get("failed"):
+        logger.warning(
+            "The run failed on %s node(s): see 'az aks image-cleaner logs -g %s -n %s'.",
+            result["status"]["failed"],
+            resource_group_name,
+            name,
+        )
+    return result
+
+
+@contextmanager
+def _progress(cmd, shown):
+    """az's progress indicator while a run is waited for (on a terminal only, as az shows it)."""
+    if not shown:
+        yield
+        return
     progress = cmd.cli_ctx.get_progress_controller()
     progress.begin()
-    deadline = time.monotonic() + timeout
+    progress.add(message="Waiting for the run on every Linux node")
     try:
-        while True:
-            current = kube.get_imagelist(IMAGELIST_NAME)
-            if current["metadata"].get("uid") != uid:
-                raise AzureResponseError(
-                    "The ImageList was replaced by someone else while this run was waited for.",
-                    f"See 'az aks image-cleaner status -g {resource_group_name} -n {name}'.",
-                )
-            run_status = current.get("status") or {}
-            if run_status.get("timestamp"):
-                return run_status
-            if time.monotonic() >= deadline:
-                raise AzureResponseError(
-                    f"The manual run did not finish within {timeout} s; it goes on in the cluster.",
-                    f"Follow it with 'az aks image-cleaner status -g {resource_group_name} -n {name}'.",
-                )
-            workers = [p for p in kube.list_pods(_exclusions.NAMESPACE) if _is_worker(p)]
-            progress.add(message=f"Running on {len(workers)} node(s)")
-            time.sleep(POLL_SECONDS)
+        yield
     finally:
         progress.end()
 
@@ -165,15 +147,17 @@ def _wait_for_run(cmd, kube, uid, timeout, resource_group_name, name):
 def exclusion_list(
     cmd, client, resource_group_name, name, admin=False, kubeconfig=None, context=None, transport="auto", timeout=None
 ):
+    from azext_imagecleaner.access import steps
+
     options = _options(admin, kubeconfig, context, transport, timeout)
+    plan = [
+        steps.ListConfigMaps(_exclusions.NAMESPACE, _exclusions.SELECTOR),
+        steps.Read("configmaps", _exclusions.NAMESPACE, _exclusions.SYSTEM_LIST),
+    ]
     with _cluster(cmd, client, resource_group_name, name, options) as kube:
-        configmaps = kube.list_configmaps(_exclusions.NAMESPACE, _exclusions.SELECTOR)
-        if not any(c["metadata"]["name"] == _exclusions.SYSTEM_LIST for c in configmaps):
-            try:
-                configmaps.append(kube.get_configmap(_exclusions.NAMESPACE, _exclusions.SYSTEM_LIST))
-            except Exception as ex:
-                if not not_found(ex):
-                    raise
+        configmaps, system = kube.run(plan)
+    if system is not None and not any(c["metadata"]["name"] == _exclusions.SYSTEM_LIST for c in configmaps):
+        configmaps.append(system)
     rows = _exclusions.read_lists(configmaps)
     for row in rows:
         if row["problem"]:
@@ -195,9 +179,7 @@ def exclusion_add(
 ):
     patterns = [_images.check_pattern(p) for p in images]
     options = _options(admin, kubeconfig, context, transport, timeout)
-    return _change_user_list(
-        cmd, client, resource_group_name, name, options, lambda current: (_exclusions.added(current, patterns), [])
-    )
+    return _edit_user_list(cmd, client, resource_group_name, name, options, add=patterns)
 
 
 def exclusion_remove(
@@ -214,79 +196,50 @@ def exclusion_remove(
 ):
     patterns = [_images.check_pattern(p) for p in images]
     options = _options(admin, kubeconfig, context, transport, timeout)
-    return _change_user_list(
-        cmd, client, resource_group_name, name, options, lambda current: _exclusions.removed(current, patterns)
-    )
+    return _edit_user_list(cmd, client, resource_group_name, name, options, remove=patterns)
 
 
-def _change_user_list(cmd, client, resource_group_name, name, options, change, attempts=3):
-    """Read, change and write the extension's user list; a concurrent writer (409) means read again."""
-    from azure.cli.core.azclierror import ClientRequestError
+def _edit_user_list(cmd, client, resource_group_name, name, options, add=(), remove=()):
+    """Read, change and write the extension's user list in one step (one run-command on a private cluster)."""
+    from azext_imagecleaner.access import steps
 
     namespace = _exclusions.NAMESPACE
+    edit = steps.EditJsonList(
+        namespace,
+        _exclusions.USER_LIST,
+        _exclusions.USER_KEY,
+        "excluded",
+        labels=((_exclusions.LABEL, "true"),),
+        add=tuple(add),
+        remove=tuple(remove),
+    )
     with _cluster(cmd, client, resource_group_name, name, options) as kube:
-        for attempt in range(attempts):
-            try:
-                current = kube.get_configmap(namespace, _exclusions.USER_LIST)
-            except Exception as ex:
-                if not not_found(ex):
-                    raise
-                current = None
-            patterns = _exclusions.read_list(current)["excluded"] if current else []
-            new_patterns, missing = change(patterns)
-            for pattern in missing:
-                logger.warning("%s is not in %s/%s; nothing to remove.", pattern, namespace, _exclusions.USER_LIST)
-            body = _exclusions.user_list_body(new_patterns, current)
-            try:
-                if current is None:
-                    written = kube.create_configmap(namespace, body)
-                else:
-                    written = kube.replace_configmap(namespace, _exclusions.USER_LIST, body)
-                return _exclusions.read_list(written)
-            except Exception as ex:
-                if getattr(ex, "status", None) != 409 or attempt == attempts - 1:
-                    raise
-        raise ClientRequestError("The exclusion list kept changing; run the command again.")
+        (edited,) = kube.run([edit])
+    for pattern in edited["missing"]:
+        logger.warning("%s is not in %s/%s; nothing to remove.", pattern, namespace, _exclusions.USER_LIST)
+    return _exclusions.read_list(edited["configmap"])
 
 
 # --- logs --------------------------------------------------------------------------------------------
 
 
-def _is_worker(pod):
-    # Eraser names its worker pods eraser-<node>-…; releases before v1.0 named them collector-<node>-….
-    return pod["metadata"]["name"].startswith(WORKER_PREFIXES)
-
-
 def _collect_worker_logs(kube, node=None, container=None):
-    """Every worker pod's container logs, as entries: pod, node, container, phase, lines, log."""
+    """Every worker pod's container logs, as entries: pod, node, container, phase, lines, cut, log."""
+    from azext_imagecleaner.access import steps
+
+    (found,) = kube.run([steps.PodLogs(_exclusions.NAMESPACE, WORKER_PREFIXES, node, container)])
     entries = []
-    workers = [p for p in kube.list_pods(_exclusions.NAMESPACE) if _is_worker(p)]
-    if node:
-        workers = [p for p in workers if p["spec"].get("nodeName") == node]
-    for pod in workers:
-        for spec in pod["spec"]["containers"]:
-            if container and spec["name"] != container:
-                continue
-            text, cut = kube.pod_log(_exclusions.NAMESPACE, pod["metadata"]["name"], spec["name"])
-            if cut:
-                logger.warning(
-                    "The log of %s/%s is longer than AKS run-command can return: these are its first %s lines. "
-                    "From inside the cluster's network, --transport api-server reads it whole.",
-                    pod["metadata"]["name"],
-                    spec["name"],
-                    len(text.splitlines()),
-                )
-            entries.append(
-                {
-                    "pod": pod["metadata"]["name"],
-                    "node": pod["spec"].get("nodeName"),
-                    "container": spec["name"],
-                    "phase": (pod.get("status") or {}).get("phase"),
-                    "lines": len(text.splitlines()),
-                    "cut": cut,
-                    "log": text,
-                }
+    for entry in found:
+        lines = len(entry["log"].splitlines())
+        if entry["cut"]:
+            logger.warning(
+                "The log of %s/%s is longer than AKS run-command can return in a few commands: these are its first "
+                "%s lines. From inside the cluster's network, --transport api-server reads it whole.",
+                entry["pod"],
+                entry["container"],
+                lines,
             )
+        entries.append(dict(entry, lines=lines))
     return entries
 
 
@@ -352,15 +305,19 @@ def status(
     cmd, client, resource_group_name, name, admin=False, kubeconfig=None, context=None, transport="auto", timeout=None
 ):
     from azext_imagecleaner._status import cluster_status
+    from azext_imagecleaner.access import steps
 
     with _errors.mapped(resource_group_name, name):
         mc = client.get(resource_group_name, name)
     cleaner = mc.security_profile.image_cleaner if mc.security_profile else None
     options = _options(admin, kubeconfig, context, transport, timeout)
+    plan = [
+        steps.Read("configmaps", _exclusions.NAMESPACE, "eraser-manager-config"),
+        steps.Read("imagelists", None, IMAGELIST_NAME),
+        steps.Pods(_exclusions.NAMESPACE, WORKER_PREFIXES),
+    ]
     with _cluster(cmd, client, resource_group_name, name, options, mc) as kube:
-        config = _get_or_none(lambda: kube.get_configmap(_exclusions.NAMESPACE, "eraser-manager-config"))
-        imagelist = _get_or_none(lambda: kube.get_imagelist(IMAGELIST_NAME))
-        workers = [p for p in kube.list_pods(_exclusions.NAMESPACE) if _is_worker(p)]
+        config, imagelist, workers = kube.run(plan)
     return cluster_status(
         name,
         resource_group_name,
@@ -370,15 +327,6 @@ def status(
         imagelist,
         workers,
     )
-
-
-def _get_or_none(read):
-    try:
-        return read()
-    except Exception as ex:
-        if not_found(ex):
-            return None
-        raise
 
 
 # --- report ------------------------------------------------------------------------------------------

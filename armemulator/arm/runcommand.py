@@ -10,6 +10,13 @@ As ../shared/aks-access.md §4 and the recordings (../shared/recorded-arm/test_a
   machine against the emulator's own Kubernetes API for the cluster. On managed AAD the pod acts as the caller,
   with the request's `clusterToken`; elsewhere with credentials of its own;
 - the output is capped at 512 kB (documented; where a longer output is cut is not, so the first 512 kB are kept);
+- starting the pod takes time, and the POST answers only once it started: a pod that does not start in time is
+  the POST's own error, "(KubernetesPerformanceError) Failed to run command due to cluster perf issue, container
+  command-<id> in aks-command namespace did not start within 30s ..." (raised by `_run_command_initial` in the
+  traceback of Azure/azure-cli#27776; KubernetesOperationError with the same text in #23203). `start_seconds` is
+  the time a pod takes to start here (configurable: small in tests, realistic in benchmarks); the fault
+  `{"start_failures": N, "code": ...}` makes the next N POSTs fail so. Its HTTP status is in none of the sources:
+  500 here by default (`status` in the fault changes it);
 - `apiServerAccessProfile.disableRunCommand` turns it off. The service's error text for that case is not
   recorded anywhere we found; the one here is ours.
 """
@@ -52,6 +59,7 @@ class RunCommands:
         self.results = {}  # id -> RunCommandResult as the service answers it
         # cluster id (lower case) -> {"state", "reason"}, {"exitCode", "logs"} or {"hang": True}
         self.faults = {}
+        self.start_seconds = 0.0  # how long a command pod takes to start
 
     def start(self, doc, body, kube_server):
         """Start the command for the cluster `doc`; the command's id."""
@@ -65,9 +73,22 @@ class RunCommands:
         if not isinstance(body, dict) or not body.get("command"):
             raise ArmError(400, "InvalidParameter", "The value of parameter command is invalid.")
         command_id = uuid.uuid4().hex
+        time.sleep(self.start_seconds)  # the POST answers once the pod started
         with self.lock:
-            self.results[command_id] = {"id": command_id, "properties": {"provisioningState": "Running"}}
             fault = self.faults.get(doc["id"].lower())
+            if fault and fault.get("start_failures", 0) > 0:
+                fault["start_failures"] -= 1
+                raise ArmError(
+                    int(fault.get("status", 500)),
+                    fault.get("code", "KubernetesPerformanceError"),
+                    "Failed to run command due to cluster perf issue, container "
+                    f"command-{command_id} in aks-command namespace did not start within 30s on your cluster, retry "
+                    "may helps. If issue persist, you may need to tune your cluster with better performance (larger "
+                    "node/paid tier).",
+                )
+            if fault and "start_failures" in fault:
+                fault = None  # used up: the pods start again
+            self.results[command_id] = {"id": command_id, "properties": {"provisioningState": "Running"}}
         if fault and fault.get("hang"):
             return command_id
         if fault and "exitCode" in fault:  # the pod ended on its own: killed, evicted, out of memory

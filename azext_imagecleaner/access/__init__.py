@@ -1,10 +1,11 @@
 """Cluster access: the one seam between the cluster-side commands and a cluster's Kubernetes API.
 
-`connect` yields an object with the calls the commands make (objects as plain dicts). Behind it, two transports:
+`connect` yields an object whose `run(plan)` takes the Kubernetes calls a command makes as a list of `steps` and
+gives one result per step (objects as plain dicts). Behind it, two transports:
 - `api_server`: the Kubernetes API directly, with an Azure AD token from az's own login on managed-AAD clusters
   (no kubelogin), the local-account credential elsewhere (or the admin one with --admin), or --kubeconfig;
 - `run_command`: kubectl run by AKS in the cluster through ARM, the way into a private cluster from outside
-  its VNet.
+  its VNet: the whole plan in one run-command, so one pod start per command.
 `--transport auto` uses the API server when a connection to it opens within a short bound, else run-command.
 Every failure on the way, of ARM, Azure AD, Kubernetes, the network or run-command, leaves as one az error
 worded in `_errors`.
@@ -73,7 +74,7 @@ def _open(cmd, mc_client, resource_group, name, options, state):
     credential = _plan.credential(facts, options)
     if isinstance(credential, _plan.Refusal):
         raise _errors.access_refused(credential.kind, resource_group, name)
-    token = state["token"] = _token(cmd, facts) if credential == "aad" else None
+    token = state["token"] = _aad_token(cmd, facts) if credential == "aad" else None
     fetched = {}  # the kubeconfig from ARM, fetched once, when the probe or the API-server transport needs it
     reason = None
 
@@ -105,7 +106,8 @@ def _open(cmd, mc_client, resource_group, name, options, state):
         yield kube
 
 
-def _token(cmd, facts):
+def _aad_token(cmd, facts):
+    # Not `_token`: importing the submodule access._token binds that name in this package, in place of a function.
     from azext_imagecleaner.access._token import from_az_login
 
     return from_az_login(cmd.cli_ctx, facts.tenant, facts.subscription)

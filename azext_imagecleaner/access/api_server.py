@@ -12,10 +12,15 @@ import os
 import socket
 import tempfile
 import threading
+import time
 from contextlib import contextmanager
 from urllib.parse import urlsplit
 
-IMAGELIST = {"group": "eraser.sh", "version": "v1", "plural": "imagelists"}
+from azext_imagecleaner.access import steps
+
+CUSTOM_RESOURCES = {"imagelists": {"group": "eraser.sh", "version": "v1", "plural": "imagelists"}}
+# What the API server answers for a resource type it does not have (the ImageList CRD missing).
+TYPE_MISSING = "could not find the requested resource"
 # (connect, read) seconds for each call.
 REQUEST_TIMEOUT = (10, 120)
 
@@ -114,57 +119,152 @@ def open_kube(document, context, token=None, kubeconfig_file=None):
 
 
 class Kube:
-    """The calls the image-cleaner commands make, returning plain dicts."""
+    """The plans of `steps`, one call at a time, through the `kubernetes` client; objects as plain dicts."""
 
     transport = "api-server"
 
-    def __init__(self, api_client):
+    def __init__(self, api_client, clock=time.monotonic, sleep=time.sleep):
         from kubernetes import client
 
         self._api_client = api_client
-        self.core = client.CoreV1Api(api_client)
-        self.custom = client.CustomObjectsApi(api_client)
+        self._core = client.CoreV1Api(api_client)
+        self._custom = client.CustomObjectsApi(api_client)
+        self._clock, self._sleep = clock, sleep
+
+    def run(self, plan):
+        """One result per step of `plan`, in order; the first failure raises (an ApiException)."""
+        kinds = {
+            steps.Read: self._read,
+            steps.ListConfigMaps: self._list_configmaps,
+            steps.Pods: self._pods,
+            steps.PodLogs: self._pod_logs,
+            steps.EditJsonList: self._edit_json_list,
+            steps.Recreate: self._recreate,
+            steps.WaitFor: self._wait_for,
+        }
+        return [kinds[type(step)](step) for step in plan]
 
     def _plain(self, obj):
         return self._api_client.sanitize_for_serialization(obj)
 
-    # ConfigMaps
-    def list_configmaps(self, namespace, selector=None):
-        answer = self.core.list_namespaced_config_map(
-            namespace, label_selector=selector, _request_timeout=REQUEST_TIMEOUT
+    # --- the steps ----------------------------------------------------------------------------------------
+
+    def _read(self, step):
+        try:
+            if step.resource == "configmaps":
+                return self._plain(
+                    self._core.read_namespaced_config_map(step.name, step.namespace, _request_timeout=REQUEST_TIMEOUT)
+                )
+            return self._custom.get_cluster_custom_object(
+                name=step.name, _request_timeout=REQUEST_TIMEOUT, **CUSTOM_RESOURCES[step.resource]
+            )
+        except Exception as ex:
+            if getattr(ex, "status", None) == 404:
+                return None
+            raise
+
+    def _list_configmaps(self, step):
+        answer = self._core.list_namespaced_config_map(
+            step.namespace, label_selector=step.selector, _request_timeout=REQUEST_TIMEOUT
         )
         return self._plain(answer)["items"]
 
-    def get_configmap(self, namespace, name):
-        return self._plain(self.core.read_namespaced_config_map(name, namespace, _request_timeout=REQUEST_TIMEOUT))
+    def _pods(self, step):
+        pods = self._plain(self._core.list_namespaced_pod(step.namespace, _request_timeout=REQUEST_TIMEOUT))["items"]
+        return [p for p in pods if p["metadata"]["name"].startswith(tuple(step.prefixes) or ("",))]
 
-    def create_configmap(self, namespace, body):
-        return self._plain(self.core.create_namespaced_config_map(namespace, body, _request_timeout=REQUEST_TIMEOUT))
+    def _pod_logs(self, step):
+        entries = []
+        for pod in self._pods(steps.Pods(step.namespace, step.prefixes)):
+            if step.node and pod["spec"].get("nodeName") != step.node:
+                continue
+            for spec in pod["spec"]["containers"]:
+                if step.container and spec["name"] != step.container:
+                    continue
+                try:
+                    # The raw bytes: with its content preloaded, the client parses a log that is one JSON line (a
+                    # collector's `images collected`) into a dict and hands back its Python repr, not JSON.
+                    response = self._core.read_namespaced_pod_log(
+                        pod["metadata"]["name"],
+                        step.namespace,
+                        container=spec["name"],
+                        _preload_content=False,
+                        _request_timeout=REQUEST_TIMEOUT,
+                    )
+                except Exception as ex:
+                    if getattr(ex, "status", None) == 404:  # the pod was deleted since it was listed
+                        continue
+                    raise
+                entries.append(
+                    {
+                        "pod": pod["metadata"]["name"],
+                        "node": pod["spec"].get("nodeName"),
+                        "phase": (pod.get("status") or {}).get("phase"),
+                        "container": spec["name"],
+                        "log": response.data.decode("utf-8", errors="replace"),
+                        "cut": False,
+                    }
+                )
+        return entries
 
-    def replace_configmap(self, namespace, name, body):
-        return self._plain(
-            self.core.replace_namespaced_config_map(name, namespace, body, _request_timeout=REQUEST_TIMEOUT)
-        )
+    def _edit_json_list(self, step):
+        for attempt in range(steps.EDIT_ATTEMPTS):
+            current = self._read(steps.Read("configmaps", step.namespace, step.name))
+            body, missing = steps.edit_json_list(current, step)
+            try:
+                if current is None:
+                    written = self._core.create_namespaced_config_map(
+                        step.namespace, body, _request_timeout=REQUEST_TIMEOUT
+                    )
+                else:
+                    written = self._core.replace_namespaced_config_map(
+                        step.name, step.namespace, body, _request_timeout=REQUEST_TIMEOUT
+                    )
+                return {"configmap": self._plain(written), "missing": missing}
+            except Exception as ex:
+                if getattr(ex, "status", None) != 409 or attempt == steps.EDIT_ATTEMPTS - 1:
+                    raise
+        return None
 
-    # Pods
-    def list_pods(self, namespace):
-        return self._plain(self.core.list_namespaced_pod(namespace, _request_timeout=REQUEST_TIMEOUT))["items"]
+    def _recreate(self, step):
+        name = step.body["metadata"]["name"]
+        try:
+            self._custom.get_cluster_custom_object(
+                name=name, _request_timeout=REQUEST_TIMEOUT, **CUSTOM_RESOURCES[step.resource]
+            )
+            replaced = True
+        except Exception as ex:
+            # Only the object missing; a resource type the server does not have fails the step, as it should.
+            if getattr(ex, "status", None) != 404 or TYPE_MISSING in (getattr(ex, "body", None) or ""):
+                raise
+            replaced = False
+        if replaced:
+            self._custom.delete_cluster_custom_object(
+                name=name, _request_timeout=REQUEST_TIMEOUT, **CUSTOM_RESOURCES[step.resource]
+            )
+        for attempt in range(steps.RECREATE_ATTEMPTS):
+            try:
+                created = self._custom.create_cluster_custom_object(
+                    body=step.body, _request_timeout=REQUEST_TIMEOUT, **CUSTOM_RESOURCES[step.resource]
+                )
+                break
+            except Exception as ex:  # a deleted one may linger a moment (finalizers)
+                if getattr(ex, "status", None) != 409 or attempt == steps.RECREATE_ATTEMPTS - 1:
+                    raise
+                self._sleep(1)
+        result = {"replaced": replaced, "created": created}
+        if step.wait_seconds is not None:
+            uid = created["metadata"]["uid"]
+            result.update(self._wait_for(steps.WaitFor(step.resource, name, uid, step.wait_seconds)))
+        return result
 
-    def pod_log(self, namespace, name, container):
-        """(log, cut): the whole log is read here, so it is never cut."""
-        # The raw bytes: with its content preloaded, the client parses a log that is one JSON line (a collector's
-        # `images collected`) into a dict and hands back its Python repr, which is no longer JSON.
-        response = self.core.read_namespaced_pod_log(
-            name, namespace, container=container, _preload_content=False, _request_timeout=REQUEST_TIMEOUT
-        )
-        return response.data.decode("utf-8", errors="replace"), False
-
-    # ImageList (cluster-scoped)
-    def get_imagelist(self, name):
-        return self.custom.get_cluster_custom_object(name=name, _request_timeout=REQUEST_TIMEOUT, **IMAGELIST)
-
-    def create_imagelist(self, body):
-        return self.custom.create_cluster_custom_object(body=body, _request_timeout=REQUEST_TIMEOUT, **IMAGELIST)
-
-    def delete_imagelist(self, name):
-        return self.custom.delete_cluster_custom_object(name=name, _request_timeout=REQUEST_TIMEOUT, **IMAGELIST)
+    def _wait_for(self, step):
+        deadline = self._clock() + step.seconds
+        while True:
+            found = self._read(steps.Read(step.resource, None, step.name))
+            state = steps.wait_state(found, step.uid)
+            if state is None and self._clock() >= deadline:
+                state = "waiting"
+            if state is not None:
+                return {"final": found, "state": state}
+            self._sleep(steps.POLL_SECONDS)

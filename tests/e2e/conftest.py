@@ -131,6 +131,8 @@ def fresh_emulator(emulator):
         kube_pod_ttl_seconds=600,
         etags_default=ETAG_MODE == "spec",
         token_seconds=3600,
+        # A run-command pod starts in seconds on AKS; here in a fraction of one, but not in none.
+        run_command_start_seconds=0.2,
     )
 
 

@@ -1,5 +1,6 @@
 """The mapping of ARM and network errors to az errors (pure parts)."""
 
+import json
 import ssl
 
 import pytest
@@ -114,3 +115,33 @@ def test_network_errors_become_one_connection_error():
     assert error.error_msg == (
         "Could not reach Azure for the cluster 'c1' in resource group 'rg': the connection was refused."
     )
+
+
+PERF = (
+    "Failed to run command due to cluster perf issue, container command-3e95f88a67b54ccbb4b0fc5e6b5cb859 in "
+    "aks-command namespace did not start within 30s on your cluster, retry may helps. If issue persist, you may need "
+    "to tune your cluster with better performance (larger node/paid tier)."
+)
+
+
+@pytest.mark.parametrize("code", ["KubernetesPerformanceError", "KubernetesOperationError"])
+@pytest.mark.parametrize("status", [400, 500])
+def test_a_run_command_pod_that_did_not_start_is_retried_whatever_its_status(code, status):
+    from azext_imagecleaner._client import run_command_start_failure
+
+    body = json.dumps({"error": {"code": code, "message": PERF}})
+    url = "https://management.azure.com/subscriptions/s/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/c/runCommand?api-version=x"
+    assert run_command_start_failure("POST", url, status, body) == code
+    assert run_command_start_failure("GET", url, status, body) is None
+    assert (
+        run_command_start_failure("POST", url.replace("runCommand", "listClusterUserCredential"), status, body) is None
+    )
+    other = json.dumps({"error": {"code": code, "message": "something else"}})
+    assert run_command_start_failure("POST", url, status, other) is None
+    assert run_command_start_failure("POST", url, status, "not json") is None
+
+
+def test_a_run_command_start_failure_past_the_budget_is_one_line():
+    error = cli_error_for(500, "KubernetesPerformanceError", PERF, "rg", "c")
+    assert "could not start its pod on the cluster 'c'" in error.error_msg
+    assert "AZURE_IMAGECLEANER_RETRY_SECONDS" in error.recommendations[0]

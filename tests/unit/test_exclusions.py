@@ -1,8 +1,6 @@
 """Exclusion ConfigMaps as Eraser reads them."""
 
-import json
-
-from azext_imagecleaner._exclusions import added, read_list, read_lists, removed, user_list_body
+from azext_imagecleaner._exclusions import read_list, read_lists
 
 
 def configmap(name, data, labels=None):
@@ -36,16 +34,3 @@ def test_system_list_is_read_only_and_first():
     )
     assert [r["configMap"] for r in rows] == ["eraser-system-exclusion", "zeta"]
     assert rows[0]["readOnly"] and rows[0]["excluded"] == ["mcr.microsoft.com/*"]
-
-
-def test_user_list_body_keeps_resource_version_and_labels():
-    current = configmap("imagecleaner-exclusions", {}, labels={"owner": "me"})
-    body = user_list_body(["a/*"], current)
-    assert body["metadata"]["resourceVersion"] == "7"
-    assert body["metadata"]["labels"] == {"owner": "me", "eraser.sh/exclude.list": "true"}
-    assert json.loads(body["data"]["excluded.json"]) == {"excluded": ["a/*"]}
-
-
-def test_add_and_remove():
-    assert added(["a", "b"], ["b", "c"]) == ["a", "b", "c"]
-    assert removed(["a", "b"], ["b", "z"]) == (["a"], ["z"])
