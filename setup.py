@@ -28,6 +28,13 @@ setup(
     classifiers=CLASSIFIERS,
     packages=find_packages(include=["azext_imagecleaner", "azext_imagecleaner.*"]),
     # kubernetes: 34 caps urllib3 below what az ships; 35 adds aiohttp. azure-mgmt-resourcegraph: what `az graph` uses.
-    install_requires=["kubernetes>=29.0.0,<34", "azure-mgmt-resourcegraph>=8.0.0,<9"],
+    # azure-monitor-query: Log Analytics queries; azure-cli 2.76 to 2.91 ship 1.2.0, whose LogsQueryClient is the one
+    # imported (az's own site-packages come first); 2.0 is logs only, with the same calls. tomli: TOML before 3.11.
+    install_requires=[
+        "kubernetes>=29.0.0,<34",
+        "azure-mgmt-resourcegraph>=8.0.0,<9",
+        "azure-monitor-query>=1.2.0,<3",
+        "tomli>=1.1.0; python_version < '3.11'",
+    ],
     package_data={"azext_imagecleaner": ["azext_metadata.json"]},
 )

@@ -130,15 +130,22 @@ def az_environment(base_env, url, ca_path, config_dir, extension_dir):
 
 
 def login(az, env, url):
-    """Register the emulator as a cloud (or point the registered one at it), make it active, log in."""
-    endpoints = [
-        "--endpoint-resource-manager",
-        f"{url}/",
-        "--endpoint-active-directory",
-        url,
-        "--endpoint-active-directory-resource-id",
-        "https://management.core.windows.net/",
-    ]
+    """Register the emulator as a cloud (or point the registered one at it), make it active, log in.
+
+    The cloud's Log Analytics endpoint is the emulator too: az's `log_analytics_resource_id`, which the extension
+    queries and asks tokens for, as in China or US Gov (../shared/container-insights.md §4). Only `--cloud-config`
+    sets it, and then every endpoint comes from it."""
+    import json
+
+    config = {
+        "endpoints": {
+            "resourceManager": f"{url}/",
+            "activeDirectory": url,
+            "activeDirectoryResourceId": "https://management.core.windows.net/",
+            "logAnalyticsResourceId": url,
+        }
+    }
+    endpoints = ["--cloud-config", json.dumps(config)]
     registered = _az(az, env, "cloud", "register", "-n", CLOUD, *endpoints, "--skip-endpoint-discovery", check=False)
     if registered.returncode != 0:
         # Registered by an earlier run, perhaps on another port: register it afresh

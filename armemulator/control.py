@@ -69,6 +69,10 @@ class Emulator:
             "POST", f"clusters/{subscription}/{resource_group}/{name}/pods", {"name": pod, "node": node, "logs": logs}
         )
 
+    def history(self, subscription, resource_group, name, days=30):
+        """Image Cleaner's scheduled runs of the last `days` (every intervalHours), logged at their own times."""
+        return self._call("POST", f"clusters/{subscription}/{resource_group}/{name}/history", {"days": days})["runs"]
+
     def scheduled_run(self, subscription, resource_group, name):
         self._call("POST", f"clusters/{subscription}/{resource_group}/{name}/scheduled-run")
 

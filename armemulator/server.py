@@ -19,6 +19,7 @@ from armemulator.kubernetes import api as kube_api
 from armemulator.kubernetes import auth as kube_auth
 from armemulator.kubernetes import protobuf
 from armemulator.kubernetes.objects import KubeError
+from armemulator.loganalytics import endpoint as la_endpoint
 from armemulator.resourcegraph.endpoint import GraphError, ResourceGraph, row_of
 
 _SUB = r"/subscriptions/(?P<sub>[^/]+)"
@@ -150,6 +151,9 @@ class Handler(BaseHTTPRequestHandler):
             return
         if path.startswith("/k8s/"):
             self._kube(method, path, query, body)
+            return
+        if path.lower().startswith("/v1/"):
+            self._log_query(method, path, body)
             return
         if not (self.headers.get("Authorization") or "").startswith("Bearer "):
             raise ArmError(401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.")
@@ -310,13 +314,33 @@ class Handler(BaseHTTPRequestHandler):
                 body,
                 caller,
                 lambda subscriptions, groups: [
-                    row_of(doc, self.store.tenant) for doc in self.store.graph_documents(subscriptions, groups)
+                    row_of(doc, self.store.tenant)
+                    for doc in self.store.graph_documents(subscriptions, groups) + self.store.workspaces(subscriptions)
                 ],
             )
         except GraphError as err:
             self._send(err.status, err.body, err.headers)
             return
         self._send(200, answer, headers)
+
+    def _log_query(self, method, path, body):
+        """The Log Analytics query API (loganalytics/endpoint.py), at the root of this address, which az's cloud
+        names its Log Analytics endpoint (azprofile.login)."""
+        token = (self.headers.get("Authorization") or "").partition(" ")[2]
+        try:
+            if method != "POST" or la_endpoint.target(path) is None:
+                raise la_endpoint.QueryError(404, "PathNotFoundError", f"The emulator does not serve {method} {path}.")
+            la_endpoint.check_token(self.server.tokens.verify(token), self.server.base_url)
+            fault = self.store.take_fault(method, path)
+            if fault and fault.get("action") != "partial" and self._apply_fault(fault):
+                return
+            answer = la_endpoint.answer(self.store.logs, path, body)
+            if fault:
+                answer = la_endpoint.partial(answer, fault.get("keep"))
+        except la_endpoint.QueryError as err:
+            self._send(err.status, err.body)
+            return
+        self._send(200, answer)
 
     def _operation_headers(self, sub, location, operation_id, query):
         base = f"{self.server.base_url}/subscriptions/{sub}/providers/{clusters.PROVIDER}/locations/{location}"
@@ -486,12 +510,14 @@ class Handler(BaseHTTPRequestHandler):
         "node-fault": "_c_node_fault",
         "scheduled-run": "_c_scheduled_run",
         "pods": "_c_pod",
+        "history": "_c_history",
         "operation": "_c_operation",
     }
 
     def _c_kube(self, sub, rg, name, _body):
         with self.store.lock:
-            return 200, self.store.kube_cluster(sub, rg, name).snapshot()
+            kube = self.store.kube_cluster(sub, rg, name)
+            return 200, dict(kube.snapshot(), runs=self.store.eraser_of(sub, rg, name).runs)
 
     def _c_configmap(self, sub, rg, name, body):
         with self.store.lock:
@@ -528,13 +554,19 @@ class Handler(BaseHTTPRequestHandler):
 
     def _c_node_fault(self, sub, rg, name, body):
         with self.store.lock:
-            self.store.kube_cluster(sub, rg, name).set_node_fault(body["node"], body.get("fault"))
+            self.store.eraser_of(sub, rg, name).set_node_fault(body["node"], body.get("fault"))
         return 204, None
 
     def _c_scheduled_run(self, sub, rg, name, _body):
         with self.store.lock:
-            self.store.kube_cluster(sub, rg, name).start_scheduled_run()
+            self.store.eraser_of(sub, rg, name).start_scheduled_run()
         return 204, None
+
+    def _c_history(self, sub, rg, name, body):
+        """Image Cleaner's scheduled runs over the last {"days": N}, at their times, in the cluster's logs."""
+        with self.store.lock:
+            runs = self.store.past_runs(sub, rg, name, float(body.get("days", 30)))
+        return 200, {"runs": runs}
 
     def _c_pod(self, sub, rg, name, body):
         """A pod in kube-system with the logs given: {"name", "node", "logs": {container: text}}."""

@@ -49,8 +49,9 @@ def needs_change_filter(flags):
     return None
 
 
-def graph_query(resource_group=None, flags=None):
-    """The Resources query for the clusters in scope (of a resource group; needing the change `flags` make)."""
+def graph_query(resource_group=None, flags=None, monitoring=False):
+    """The Resources query for the clusters in scope (of a resource group; needing the change `flags` make; with
+    their add-on profiles, to know where their monitoring add-on sends their logs)."""
     lines = ["Resources", f"| where type =~ {_quoted(CLUSTER_TYPE)}"]
     if resource_group:
         lines.append(f"| where resourceGroup =~ {_quoted(resource_group)}")
@@ -61,6 +62,7 @@ def graph_query(resource_group=None, flags=None):
         "| project id, name, subscriptionId, "
         f"enabled = tobool({_CLEANER}.enabled), intervalHours = toint({_CLEANER}.intervalHours), "
         "provisioningState = tostring(properties.provisioningState), agentPools = properties.agentPoolProfiles"
+        + (", addons = properties.addonProfiles" if monitoring else "")
     )
     lines.append("| order by id asc")
     return "\n".join(lines)
@@ -71,10 +73,23 @@ def _resource_group_of(resource_id):
     return parts[4] if len(parts) > 4 else None
 
 
+def monitoring_workspace(addons):
+    """The workspace resource ID the monitoring add-on (`omsagent`) sends to, from a cluster's add-on profiles
+    (a dict from ARM's JSON, or SDK models); None when the add-on is off (../shared/container-insights.md §1)."""
+    for key, value in (addons or {}).items():
+        addon = value if isinstance(value, dict) else {"enabled": value.enabled, "config": value.config}
+        if key.lower() == "omsagent" and addon.get("enabled"):
+            config = addon.get("config") or {}
+            return next((v for k, v in config.items() if k.lower() == "loganalyticsworkspaceresourceid"), None)
+    return None
+
+
 def row_from_graph(item):
-    """A `list` row from a Resource Graph result row."""
+    """A `list` row from a Resource Graph result row (with `id` and `workspace` when it has add-on profiles)."""
     pools = item.get("agentPools") or []
+    extra = {"id": item.get("id"), "workspace": monitoring_workspace(item.get("addons"))} if "addons" in item else {}
     return {
+        **extra,
         "name": item.get("name"),
         "resourceGroup": _resource_group_of(item.get("id")),
         "subscription": item.get("subscriptionId"),
@@ -85,11 +100,13 @@ def row_from_graph(item):
     }
 
 
-def row_from_arm(subscription, mc):
-    """A `list` row from an ARM ManagedCluster model."""
+def row_from_arm(subscription, mc, monitoring=False):
+    """A `list` row from an ARM ManagedCluster model (with `id` and `workspace` when `monitoring`)."""
     cleaner = mc.security_profile.image_cleaner if mc.security_profile else None
     pools = mc.agent_pool_profiles or []
+    extra = {"id": mc.id, "workspace": monitoring_workspace(mc.addon_profiles)} if monitoring else {}
     return {
+        **extra,
         "name": mc.name,
         "resourceGroup": _resource_group_of(mc.id),
         "subscription": subscription,
@@ -112,15 +129,16 @@ def parse_resets_after(text):
 # --- I/O ----------------------------------------------------------------------------------------------------
 
 
-def discover(cli_ctx, scope, resource_group=None, flags=None):
-    """The rows of the clusters in scope (needing the change `flags` make, where given), sorted by ID."""
+def discover(cli_ctx, scope, resource_group=None, flags=None, monitoring=False):
+    """The rows of the clusters in scope (needing the change `flags` make, where given), sorted by ID; with
+    `monitoring`, each with its `id` and the `workspace` its monitoring add-on sends to."""
     from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
 
     from azext_imagecleaner import _errors
 
     started = time.monotonic()
     try:
-        rows = _from_graph(cli_ctx, scope, graph_query(resource_group, flags))
+        rows = _from_graph(cli_ctx, scope, graph_query(resource_group, flags, monitoring))
     except (ServiceRequestError, ServiceResponseError) as ex:
         raise _errors.graph_unreachable(ex) from ex
     except HttpResponseError as ex:
@@ -133,7 +151,7 @@ def discover(cli_ctx, scope, resource_group=None, flags=None):
             "subscription at a time.",
             _errors.first_line(ex),
         )
-        rows = _from_arm(cli_ctx, scope, resource_group)
+        rows = _from_arm(cli_ctx, scope, resource_group, monitoring)
     logger.info("Found %d cluster(s) in %.1f s.", len(rows), time.monotonic() - started)
     return rows
 
@@ -152,7 +170,7 @@ def _graph_client(cli_ctx):
     )
 
 
-def _from_graph(cli_ctx, scope, query):
+def _from_graph(cli_ctx, scope, query, convert=row_from_graph):
     from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
 
     client = _graph_client(cli_ctx)
@@ -167,7 +185,7 @@ def _from_graph(cli_ctx, scope, query):
         page, headers = client.resources(
             request, cls=lambda response, deserialized, _: (deserialized, response.http_response.headers)
         )
-        rows += [row_from_graph(item) for item in page.data or []]
+        rows += [convert(item) for item in page.data or []]
         skip_token = page.skip_token
         if not skip_token:
             return rows
@@ -178,7 +196,7 @@ def _from_graph(cli_ctx, scope, query):
             time.sleep(wait)
 
 
-def _from_arm(cli_ctx, scope, resource_group):
+def _from_arm(cli_ctx, scope, resource_group, monitoring=False):
     from azure.core.exceptions import ResourceNotFoundError
 
     from azext_imagecleaner import _errors
@@ -190,11 +208,35 @@ def _from_arm(cli_ctx, scope, resource_group):
         with _errors.mapped(resource_group or "*", f"* in subscription {subscription}"):
             try:
                 pages = client.list_by_resource_group(resource_group) if resource_group else client.list()
-                rows += [row_from_arm(subscription, mc) for mc in pages]
+                rows += [row_from_arm(subscription, mc, monitoring) for mc in pages]
             except ResourceNotFoundError:
                 # A resource group of that name in some subscriptions only, as Resource Graph's filter would have it.
                 logger.debug("No resource group %s in subscription %s.", resource_group, subscription)
     return sorted(rows, key=lambda r: (r["subscription"], r["resourceGroup"] or "", r["name"]))
+
+
+def workspace_query(workspace_ids):
+    """The Resources query for the customer IDs (the GUIDs the query API takes) of Log Analytics workspaces."""
+    listed = ", ".join(_quoted(i.lower()) for i in workspace_ids)
+    return (
+        "Resources\n| where type =~ 'microsoft.operationalinsights/workspaces'\n"
+        f"| where tolower(id) in ({listed})\n| project id, customerId = tostring(properties.customerId)"
+    )
+
+
+def customer_ids(cli_ctx, workspace_ids):
+    """{workspace resource ID (lower case): customer ID} of the workspaces Resource Graph shows the login, in every
+    subscription it can see; a workspace it cannot read is left out (the caller says what it does instead)."""
+    from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
+
+    if not workspace_ids:
+        return {}
+    try:
+        found = _from_graph(cli_ctx, Scope(), workspace_query(workspace_ids), lambda item: item)
+    except (HttpResponseError, ServiceRequestError, ServiceResponseError) as ex:
+        logger.warning("Resource Graph could not name the workspaces' IDs (%s).", getattr(ex, "status_code", ex))
+        return {}
+    return {item["id"].lower(): item["customerId"] for item in found if item.get("customerId")}
 
 
 def visible_subscriptions(cli_ctx):

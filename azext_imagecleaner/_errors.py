@@ -426,3 +426,60 @@ def graph_refused_for_management_group(group, ex):
         "--management-group needs Resource Graph (Microsoft.ResourceGraph/resources/read); without it, name the "
         "subscriptions with --subscriptions.",
     )
+
+
+# --- Azure Monitor Logs (report --since) -------------------------------------------------------------------------
+
+
+def logs_query_failed(ex, what):
+    """The az error for a Log Analytics query that failed (after the retries its status allows)."""
+    status = getattr(ex, "status_code", None)
+    service = first_line(ex)
+    if status == 504:
+        return AzureResponseError(
+            f"Log Analytics stopped the query for {what} at its time limit (504): {service}",
+            "Ask for a shorter window, for example --since 7d, and put the results together.",
+        )
+    if status == 403:
+        return ForbiddenError(
+            f"Log Analytics refused the query for {what} (403): {service}",
+            "Reading a cluster's history needs read access to the cluster (a resource-centric query) or to its "
+            "workspace (for example 'Log Analytics Reader').",
+        )
+    if status == 429:
+        return AzureResponseError(
+            f"Log Analytics is throttling queries for {what}, also after retrying within the budget: {service}",
+            "Run the command again later; to let it wait longer, set AZURE_IMAGECLEANER_RETRY_SECONDS.",
+        )
+    if status == 404:
+        return ResourceNotFoundError(f"Log Analytics found no workspace or resource for {what}: {service}")
+    return AzureResponseError(f"Log Analytics answered {status} for {what}: {service}")
+
+
+def logs_unreachable(ex, what):
+    return AzureConnectionError(
+        f"Could not reach Log Analytics for {what}: {network_reason(ex) or first_line(ex)}.",
+        "Check the network, proxy and REQUESTS_CA_BUNDLE settings, then run the command again.",
+    )
+
+
+def nothing_kept(resource_group, name):
+    """The az error for a cluster whose Eraser logs were never collected: it has no monitoring add-on."""
+    return ResourceNotFoundError(
+        f"Nothing was kept of Image Cleaner's runs on the {cluster_text(resource_group, name)}: Container Insights "
+        "(the monitoring add-on) is off there, so Eraser's logs vanished with its pods.",
+        f"Turn it on with 'az aks enable-addons -a monitoring -g {resource_group} -n {name}'; the history starts "
+        "from then on.",
+    )
+
+
+def not_collected(resource_group, name, window, gap):
+    """The az error for a cluster whose monitoring agent leaves Eraser's namespace out."""
+    return AzureResponseError(
+        f"No Eraser log was kept for the {cluster_text(resource_group, name)} in the last {window}: Container "
+        f"Insights does not collect kube-system there ({gap}).",
+        "Let it collect kube-system: in ConfigMap kube-system/container-azm-ms-agentconfig, remove kube-system from "
+        "exclude_namespaces under [log_collection_settings.stdout] and [log_collection_settings.stderr] "
+        "(kubectl edit configmap -n kube-system container-azm-ms-agentconfig); the history starts from then on. "
+        "Collecting kube-system adds its logs to the workspace's ingestion, and to its cost.",
+    )

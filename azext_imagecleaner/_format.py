@@ -62,8 +62,16 @@ _SCAN_WORDS = {"vulnerable": "yes", "vulnerable (end of life)": "yes (end of lif
 
 
 def report_table(result):
-    """A row per node and image, then a footer row per node and one for all nodes with the outcome counts."""
-    if "query" in result:  # --history
+    """A row per node and image, then a footer row per node and one for all nodes with the outcome counts; for a
+    fleet's history, a row per cluster with its summary."""
+    if isinstance(result, list):
+        if result and "query" in result[0]:  # a fleet's --show-query
+            return [
+                {"Workspace": r["workspace"] or "-", "Resource": r["resource"] or "-", "Query": r["query"]}
+                for r in result
+            ]
+        return fleet_history_table(result)
+    if "query" in result:  # --show-query
         return [{"Query": result["query"]}]
     rows = [
         {
@@ -94,6 +102,25 @@ def report_table(result):
             }
         )
     return rows
+
+
+def fleet_history_table(rows):
+    """A row per cluster: what its history holds over the window, or why there is none."""
+    table = []
+    for row in rows:
+        summary = row.get("summary") or {}
+        table.append(
+            {
+                "Name": row["name"],
+                "ResourceGroup": row["resourceGroup"],
+                "History": row["history"],
+                "ImagesRemoved": summary.get("imagesRemoved", "-"),
+                "VulnerableRemoved": summary.get("vulnerableRemoved", "-"),
+                "Failures": summary.get("failures", "-"),
+                "LastRun": summary.get("lastRun") or "-",
+            }
+        )
+    return table
 
 
 def _counts(counts):

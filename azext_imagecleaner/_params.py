@@ -29,7 +29,7 @@ def load_cluster_arguments(self):
     """Arguments of the `aks image-cleaner` group."""
     from azure.cli.core.commands.parameters import get_enum_type
 
-    from azext_imagecleaner._validators import validate_exclusion_patterns, validate_run_images
+    from azext_imagecleaner._validators import validate_exclusion_patterns, validate_report, validate_run_images
     from azext_imagecleaner.access import PROBE_SECONDS, TRANSPORTS
     from azext_imagecleaner.access.run_command import DEFAULT_TIMEOUT as RUN_COMMAND_TIMEOUT
     from azext_imagecleaner.cluster import CONTAINERS
@@ -104,12 +104,57 @@ def load_cluster_arguments(self):
         c.argument("output_dir", help="Save each log to `DIR/<pod>.<container>.log`, with an index.json.")
 
     with self.argument_context("aks image-cleaner report") as c:
+        c.argument(
+            "name",
+            options_list=["--name", "-n"],
+            validator=validate_report,
+            help="Name of the managed cluster. Leave it out with --all or --ids, for a fleet's history.",
+        )
+        # No configured default: `az configure --defaults group=` must not quietly narrow a fleet's report.
+        c.argument(
+            "resource_group_name",
+            options_list=["--resource-group", "-g"],
+            configured_default=None,
+            required=False,
+            help="The cluster's resource group; with --all, only the clusters of this group.",
+        )
         c.argument("from_dir", help="Read logs saved by 'az aks image-cleaner logs --output-dir' instead of live pods.")
         c.argument(
-            "history",
+            "since",
+            arg_group="History",
+            help="Read what Image Cleaner did over this window from Container Insights (Log Analytics), after the "
+            "worker pods are gone: 12h, 7d, 2w, or an ISO 8601 duration such as P30D.",
+        )
+        c.argument(
+            "show_query",
+            options_list=["--show-query", c.deprecate(target="--history", redirect="--show-query", hide=True)],
             action="store_true",
-            help="Print the Container Insights (Log Analytics) query that finds these logs after the pods "
-            "are gone, with the pod names filled in, and the az command that runs it.",
+            arg_group="History",
+            help="Print the Log Analytics (KQL) query that --since runs, and do not run it (--since 7d when not "
+            "given).",
+        )
+    with self.argument_context("aks image-cleaner report", arg_group="Fleet history") as c:
+        c.argument(
+            "all_clusters",
+            options_list=["--all"],
+            action="store_true",
+            help="Every cluster the login can see (narrowed by --subscriptions, --management-group, -g), with --since.",
+        )
+        c.argument(
+            "cluster_ids",
+            nargs="+",
+            options_list=["--ids"],
+            help="Managed cluster resource IDs, space-separated, or @FILE with one a line, with --since.",
+        )
+        c.argument(
+            "subscriptions",
+            nargs="+",
+            help="With --all: subscriptions (names or IDs) to look in. Default: every subscription the login can see.",
+        )
+        c.argument(
+            "management_group",
+            options_list=["--management-group", "-m"],
+            help="With --all: every subscription under this management group (needs Azure Resource Graph).",
         )
 
 

@@ -377,25 +377,3 @@ def report(parsed):
 def run_failures(result):
     """The rows that say a worker container failed as a whole: (node, detail naming the container)."""
     return [(r["node"], r["detail"]) for r in result["rows"] if r["outcome"] == RUN_FAILED]
-
-
-def history_query(pod_names, days=7):
-    """The Container Insights query that finds the same lines after the pods are gone."""
-    if pod_names:
-        pods = ", ".join(json.dumps(p) for p in sorted(set(pod_names)))
-        pod_filter = f"PodName in ({pods})"
-    else:
-        pod_filter = '(PodName startswith "eraser-" or PodName startswith "collector-")'
-    return (
-        "KubePodInventory\n"
-        f"| where TimeGenerated > ago({days}d)\n"
-        f'| where Namespace startswith "kube-system" and {pod_filter}\n'
-        "| distinct ContainerID, PodName, Computer\n"
-        "| join kind=inner (\n"
-        "    ContainerLog\n"
-        f"    | where TimeGenerated > ago({days}d)\n"
-        "    | project ContainerID, TimeGenerated, LogEntry\n"
-        ") on ContainerID\n"
-        "| project TimeGenerated, Computer, PodName, LogEntry\n"
-        "| order by TimeGenerated asc"
-    )

@@ -45,7 +45,6 @@ def validate_fleet_set(namespace):
     )
 
     from azext_imagecleaner._rules import FLEET_FLAGS
-    from azext_imagecleaner.fleet import parse_cluster_id
 
     namespace.interval_hours = parse_interval_hours(namespace.interval_hours, FLEET_FLAGS.interval)
     flags = Flags(enable=namespace.enable, disable=namespace.disable, interval_hours=namespace.interval_hours)
@@ -69,17 +68,70 @@ def validate_fleet_set(namespace):
         raise MutuallyExclusiveArgumentError(
             f"Choose the clusters one way only: {' and '.join(chosen)} were given.", "Give one of them."
         )
-    # `--ids @FILE` arrives as the file's text: one ID a line.
     if namespace.cluster_ids:
-        namespace.cluster_ids = [i for value in namespace.cluster_ids for i in value.split()]
-    for resource_id in namespace.cluster_ids or []:
+        namespace.cluster_ids = _ids(namespace.cluster_ids)
+    if not 1 <= namespace.max_parallel <= 100:
+        raise InvalidArgumentValueError(f"--max-parallel {namespace.max_parallel} must be from 1 to 100.")
+    if namespace.busy_timeout < 0:
+        raise InvalidArgumentValueError(f"--busy-timeout {namespace.busy_timeout} must be 0 or more seconds.")
+
+
+def validate_report(namespace):
+    """`aks image-cleaner report`: one cluster (-g -n) or a fleet (--all, --ids, with --since); --since parsed."""
+    import datetime
+
+    from azure.cli.core.azclierror import MutuallyExclusiveArgumentError, RequiredArgumentMissingError
+
+    from azext_imagecleaner._history import parse_since
+
+    if namespace.since is not None:
+        namespace.since = parse_since(namespace.since)
+    elif namespace.show_query:
+        namespace.since = datetime.timedelta(days=7)
+    fleet = namespace.all_clusters or namespace.cluster_ids is not None
+    if namespace.since is not None and namespace.from_dir:
+        raise MutuallyExclusiveArgumentError(
+            "--from-dir reads saved logs; --since reads Container Insights.", "Give one of them."
+        )
+    if fleet:
+        if namespace.name:
+            raise MutuallyExclusiveArgumentError(
+                "--name names one cluster; --all and --ids choose a fleet.", "Leave out --name, or --all/--ids."
+            )
+        if namespace.all_clusters and namespace.cluster_ids is not None:
+            raise MutuallyExclusiveArgumentError("Choose the clusters one way only: --all or --ids.", "Give one.")
+        if namespace.since is None:
+            raise RequiredArgumentMissingError(
+                "A fleet's report reads what Container Insights kept: add --since.", "For example: --all --since 30d"
+            )
+        namespace.cluster_ids = _ids(namespace.cluster_ids)
+        return
+    if namespace.subscriptions or namespace.management_group:
+        raise RequiredArgumentMissingError(
+            "--subscriptions and --management-group narrow a fleet: add --all and --since.",
+            "For example: --all --since 30d --subscriptions Prod",
+        )
+    if not (namespace.name and namespace.resource_group_name):
+        raise RequiredArgumentMissingError(
+            "Give the cluster with --resource-group and --name, or choose a fleet with --all or --ids (and --since).",
+            "For example: -g MyResourceGroup -n MyManagedCluster",
+        )
+
+
+def _ids(values):
+    """Cluster resource IDs from --ids, where `@FILE` arrives as the file's text: one ID a line."""
+    from azure.cli.core.azclierror import InvalidArgumentValueError
+
+    from azext_imagecleaner.fleet import parse_cluster_id
+
+    if values is None:
+        return None
+    ids = [i for value in values for i in value.split()]
+    for resource_id in ids:
         if parse_cluster_id(resource_id) is None:
             raise InvalidArgumentValueError(
                 f"--ids {resource_id} is not a managed cluster resource ID.",
                 "Give IDs like /subscriptions/SUB/resourceGroups/RG/providers/Microsoft.ContainerService/"
                 "managedClusters/NAME (see az aks list --query [].id).",
             )
-    if not 1 <= namespace.max_parallel <= 100:
-        raise InvalidArgumentValueError(f"--max-parallel {namespace.max_parallel} must be from 1 to 100.")
-    if namespace.busy_timeout < 0:
-        raise InvalidArgumentValueError(f"--busy-timeout {namespace.busy_timeout} must be 0 or more seconds.")
+    return ids

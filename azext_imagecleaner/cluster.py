@@ -247,9 +247,8 @@ def _warn_no_workers(resource_group_name, name, node=None):
     where = f" on node {node}" if node else ""
     logger.warning(
         "No Eraser worker pod is running%s on the %s: worker pods are deleted about 10 minutes after a run, "
-        "and their logs with them. Earlier runs' logs are in Container Insights (Log Analytics tables "
-        "ContainerLog and KubePodInventory; 'az aks image-cleaner report --history' prints the query); "
-        "'az aks image-cleaner run' starts a new run.",
+        "and their logs with them. Earlier runs are in Container Insights where the cluster's monitoring add-on "
+        "keeps them: 'az aks image-cleaner report --since 30d'; 'az aks image-cleaner run' starts a new run.",
         where,
         _errors.cluster_text(resource_group_name, name),
     )
@@ -335,10 +334,15 @@ def status(
 def report(
     cmd,
     client,
-    resource_group_name,
-    name,
+    resource_group_name=None,
+    name=None,
     from_dir=None,
-    history=False,
+    since=None,
+    show_query=False,
+    all_clusters=False,
+    cluster_ids=None,
+    subscriptions=None,
+    management_group=None,
     admin=False,
     kubeconfig=None,
     context=None,
@@ -347,14 +351,29 @@ def report(
 ):
     from azext_imagecleaner import _report
 
+    if since is not None:  # the validator made it a timedelta
+        from azext_imagecleaner import history
+
+        if all_clusters or cluster_ids is not None:
+            return history.fleet_report(
+                cmd, since, show_query, cluster_ids, resource_group_name, subscriptions, management_group
+            )
+        options = _options(admin, kubeconfig, context, transport, timeout)
+        return history.cluster_report(
+            cmd,
+            client,
+            resource_group_name,
+            name,
+            since,
+            show_query,
+            lambda: _cluster(cmd, client, resource_group_name, name, options),
+        )
     if from_dir:
         entries = _read_saved_logs(from_dir)
     else:
         options = _options(admin, kubeconfig, context, transport, timeout)
         with _cluster(cmd, client, resource_group_name, name, options) as kube:
             entries = _collect_worker_logs(kube)
-    if history:
-        return _history(client, resource_group_name, name, sorted({e["pod"] for e in entries}))
     if not entries:
         if from_dir:
             logger.warning("No Eraser log found in %s.", from_dir)
@@ -401,30 +420,3 @@ def _read_saved_logs(folder):
         with open(path, encoding="utf-8", errors="replace") as f:
             entries.append({"pod": pod, "node": node, "container": container, "log": f.read()})
     return entries
-
-
-def _history(client, resource_group_name, name, pod_names):
-    from azext_imagecleaner._report import history_query
-
-    query = history_query(pod_names)
-    with _errors.mapped(resource_group_name, name):
-        mc = client.get(resource_group_name, name)
-    workspace = None
-    for key, addon in (mc.addon_profiles or {}).items():
-        if key.lower() == "omsagent" and addon.enabled:
-            config = addon.config or {}
-            workspace = next((v for k, v in config.items() if k.lower() == "loganalyticsworkspaceresourceid"), None)
-    if workspace:
-        workspace_arg = f'$(az monitor log-analytics workspace show --ids "{workspace}" --query customerId -o tsv)'
-    else:
-        workspace_arg = "<WORKSPACE_GUID>"
-        logger.warning(
-            "Container Insights is not on for the %s, so no history was kept there.",
-            _errors.cluster_text(resource_group_name, name),
-        )
-    return {
-        "query": query,
-        "pods": pod_names,
-        "workspaceResourceId": workspace,
-        "command": f"az monitor log-analytics query -w {workspace_arg} --analytics-query '{query}'",
-    }

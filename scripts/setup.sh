@@ -30,6 +30,16 @@ if ! command -v kubectl >/dev/null 2>&1 && [ ! -x "$VENV/bin/kubectl" ]; then
     fi
 fi
 
+# jq: AKS's run-command pod has it (../shared/aks-access.md §4), and the emulator runs the extension's run-command
+# scripts with this machine's tools. Debian's package, where the machine has none.
+if ! command -v jq >/dev/null 2>&1; then
+    echo "setup: no jq on PATH; installing Debian's jq"
+    sudo=""
+    [ "$(id -u)" = 0 ] || sudo="sudo -n"
+    $sudo apt-get install -y -q jq >/dev/null 2>&1 || { $sudo apt-get update -q >/dev/null && $sudo apt-get install -y -q jq >/dev/null; }
+    command -v jq >/dev/null 2>&1 || { echo "setup: could not install jq (apt-get install jq)" >&2; exit 1; }
+fi
+
 rm -rf dist build ./*.egg-info
 "$VENV/bin/python" -m pip wheel --quiet --disable-pip-version-check --no-deps --no-build-isolation -w dist . >/dev/null
 echo "setup: built $(ls dist/imagecleaner-*.whl)"

@@ -15,7 +15,10 @@ import uuid
 
 from armemulator.arm import clusters
 from armemulator.arm.errors import ArmError, not_found
+from armemulator.eraser.controller import EraserController
 from armemulator.kubernetes.objects import KubeCluster, KubeError, nodes_for
+from armemulator.loganalytics import agent
+from armemulator.loganalytics.store import LogStore
 
 DEFAULT_SUBSCRIPTION = "00000000-0000-0000-0000-000000000001"
 DEFAULT_TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
@@ -66,6 +69,8 @@ class Store:
         self._buckets = {}
         self.feature_registered = True
         self.kube = {}  # cluster key -> KubeCluster
+        self.eraser = {}  # cluster key -> EraserController, the simulated Eraser acting on it
+        self.logs = LogStore()  # Azure Monitor Logs: the workspaces the clusters' monitoring add-ons send to
         # Azure RBAC role assignments of the caller per cluster: key -> [(built-in role, namespace or None)]
         self.role_assignments = {}
         # Clusters whose API server refuses every AAD token (as Conditional Access makes it: a 401)
@@ -315,11 +320,39 @@ class Store:
         kube = self.kube.get(key)
         if kube is None:
             kube = self.kube[key] = KubeCluster(nodes_for(entry["doc"]), self.clock)
+            # Eraser's workers log to their pods and, through the cluster's monitoring agent, to Log Analytics.
+            self.eraser[key] = EraserController(kube, log_sink=lambda *logged: self._collect(key, *logged))
         kube.run_seconds, kube.pod_ttl_seconds = self.kube_run_seconds, self.kube_pod_ttl_seconds
+        eraser = self.eraser[key]
         if clusters.image_cleaner_enabled(entry["doc"]):
-            kube.install_eraser()
-        kube.settle()
+            eraser.install()
+        eraser.settle()
         return kube
+
+    def eraser_of(self, subscription, resource_group, name):
+        """The simulated Eraser of the cluster (settled, as kube_cluster leaves it)."""
+        self.kube_cluster(subscription, resource_group, name)
+        return self.eraser[_key(subscription, resource_group, name)]
+
+    def _collect(self, key, pod, node, texts, started):
+        entry, kube = self.clusters.get(key), self.kube.get(key)
+        if entry is not None and kube is not None:
+            configmap = kube.configmaps.get(("kube-system", agent.CONFIGMAP))
+            self.logs.collect(entry["doc"], configmap, pod, node, texts, started)
+
+    def past_runs(self, subscription, resource_group, name, days):
+        """Image Cleaner's schedule over the last `days`, run at its past times, into the cluster's logs."""
+        doc = self.get_cluster(subscription, resource_group, name)
+        cleaner = ((doc.get("properties") or {}).get("securityProfile") or {}).get("imageCleaner") or {}
+        return self.eraser_of(subscription, resource_group, name).past_runs(days, cleaner.get("intervalHours") or 168)
+
+    def workspaces(self, subscriptions=None):
+        """The Log Analytics workspaces the clusters send to, as Resource Graph shows them (in scope)."""
+        found = [dict(w) for w in self.logs.workspaces.values()]
+        if subscriptions:
+            scope = {s.lower() for s in subscriptions}
+            found = [w for w in found if w["id"].split("/")[2].lower() in scope]
+        return found
 
     # --- long-running operations -----------------------------------------------------------------
 

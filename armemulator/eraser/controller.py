@@ -7,10 +7,15 @@ Linux node (the remover alone for a manual run; collector, trivy-scanner and rem
 writing what Eraser v1.4.1 writes (logs.py), then fills the list's `status` with the node counts and deletes
 the pods a while after they finish. Exclusions come from every ConfigMap in kube-system labelled
 `eraser.sh/exclude.list=true`, from a key ending in `.json` (any key of the system list).
+
+It sits above the Kubernetes objects it acts on (../kubernetes/objects.py knows nothing of it). What its worker
+containers write goes to the pods' logs and, when given, to `log_sink(pod, node, {container: text}, started)`:
+where the store wires the cluster's log collection (../loganalytics/agent.py), if the cluster has any.
 """
 
 import copy
 import hashlib
+import itertools
 import json
 
 from armemulator.eraser import logs
@@ -53,8 +58,9 @@ def matches(pattern, reference):
 
 
 class EraserController:
-    def __init__(self, cluster):
-        self.cluster = cluster
+    def __init__(self, cluster, log_sink=None):
+        self.cluster, self.log_sink = cluster, log_sink
+        cluster.on_delete.append(lambda resource, name: self.forget(name) if resource == "imagelists" else None)
         self.installed = False
         self.node_images = {
             name: copy.deepcopy(NODE_IMAGES)
@@ -70,6 +76,7 @@ class EraserController:
         if self.installed:
             return
         self.installed = True
+        self.cluster.crds.add("imagelists")
         config = (
             "apiVersion: eraser.sh/v1alpha3\nkind: EraserConfig\nmanager:\n  scheduling:\n"
             "    repeatInterval: 168h\ncomponents:\n"
@@ -133,11 +140,33 @@ class EraserController:
         """A run of the schedule: collector, trivy-scanner and remover on every Linux node."""
         self._start_run(None, manual=False)
 
+    def past_runs(self, days, interval_hours, now=None):
+        """Image Cleaner's schedule before now: a scheduled run every `interval_hours` over the last `days`, at its
+        own time, to the log sink only (their pods are long gone). Nodes pull images between runs, so each run
+        finds the images every node starts with (NODE_IMAGES), and the images there now are left as they are."""
+        now = self.cluster.wall() if now is None else now
+        exclusions, runs = self._exclusions(), 0
+        started = now - interval_hours * 3600
+        while started >= now - days * 86400 and self.log_sink:
+            ticks = itertools.count()
+
+            def wall(at=started, ticks=ticks):
+                return at + next(ticks) / 1000  # a millisecond a line, in order
+
+            for node in sorted(self.node_images):
+                texts, _ = logs.scheduled_run(node, copy.deepcopy(NODE_IMAGES), exclusions, matches, wall)
+                pod = f"{WORKER_PREFIX}{hashlib.sha1(f'past-{started}-{node}'.encode()).hexdigest()[:5]}"
+                self.log_sink(pod, node, texts, started)
+            runs += 1
+            started -= interval_hours * 3600
+        return runs
+
     def _start_run(self, images, manual):
         cluster = self.cluster
         self.runs += 1
         run = {"id": self.runs, "manual": manual, "pods": [], "failed_nodes": 0}
         ends_at = cluster.clock() + cluster.run_seconds
+        started = cluster.wall()
         exclusions = self._exclusions()
         for node in sorted(self.node_images):
             inventory, fault = self.node_images[node], self.node_faults.get(node)
@@ -149,6 +178,8 @@ class EraserController:
             labels = {"app": "eraser", "eraser.sh/run": str(self.runs)}
             cluster.add_pod(pod_name, node, texts, labels, ends_at=ends_at, image_tag=ERASER_VERSION)
             cluster.pods[(KUBE_SYSTEM, pod_name)].update(run=run, failed=fault is not None)
+            if self.log_sink:
+                self.log_sink(pod_name, node, texts, started)
             run["pods"].append(pod_name)
             run["failed_nodes"] += int(failed)
         run["skipped"] = len(cluster.nodes) - len(self.node_images)

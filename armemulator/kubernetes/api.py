@@ -117,7 +117,7 @@ def _route(kube, method, path, query, body, headers, server_url):
         return _namespace(name)
     if resource not in RESOURCES or RESOURCES[resource][0] != (parts.get("group") or ""):
         raise KubeError(404, "NotFound", "the server could not find the requested resource")
-    if resource == "imagelists" and not kube.eraser_installed:  # the CRD exists only once Image Cleaner is on
+    if resource == "imagelists" and "imagelists" not in kube.crds:  # the CRD exists only once Image Cleaner is on
         raise KubeError(404, "NotFound", "the server could not find the requested resource")
     if RESOURCES[resource][3] is False and ns is not None:
         raise KubeError(404, "NotFound", "the server could not find the requested resource")
@@ -461,22 +461,22 @@ def _fixed_document(kube, method, path, query, server_url):  # noqa: PLR0911 - a
         }
     if path == "/apis":
         groups = []
-        if kube.eraser_installed:
+        if "imagelists" in kube.crds:
             version = {"groupVersion": "eraser.sh/v1", "version": "v1"}
             groups.append({"name": "eraser.sh", "versions": [version], "preferredVersion": version})
         return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
     if path == "/api/v1":
         return _resource_list("v1", [r for r, spec in RESOURCES.items() if spec[0] == ""])
-    if path == "/apis/eraser.sh/v1" and kube.eraser_installed:
+    if path == "/apis/eraser.sh/v1" and "imagelists" in kube.crds:
         return _resource_list("eraser.sh/v1", ["imagelists"])
     if path == "/openapi/v3":
         documents = {"api/v1": "api/v1"}
-        if kube.eraser_installed:
+        if "imagelists" in kube.crds:
             documents["apis/eraser.sh/v1"] = "apis/eraser.sh/v1"
         return {"paths": {k: {"serverRelativeURL": f"/openapi/v3/{v}?hash={_hash(v)}"} for k, v in documents.items()}}
     if path == "/openapi/v3/api/v1":
         return openapi_document("", "v1")
-    if path == "/openapi/v3/apis/eraser.sh/v1" and kube.eraser_installed:
+    if path == "/openapi/v3/apis/eraser.sh/v1" and "imagelists" in kube.crds:
         return openapi_document("eraser.sh", "v1")
     return None
 

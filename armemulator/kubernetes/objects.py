@@ -2,8 +2,9 @@
 
 ConfigMaps, Pods and their logs, Nodes, and the cluster-scoped ImageList custom resource (eraser.sh/v1):
 `resourceVersion` on every object, `metadata.generation` bumped on a spec change, label and field selectors,
-and `Status` objects for errors. The HTTP face is api.py; the simulated Eraser that acts on these objects is
-../eraser/controller.py.
+and `Status` objects for errors. The HTTP face is api.py. The simulated Eraser (../eraser/controller.py) sits
+above these objects and acts on them: it installs its custom resource (`crds`) and hears of deletions
+(`on_delete`); nothing here knows of it.
 """
 
 import copy
@@ -107,9 +108,8 @@ class KubeCluster:
         self.nodes = {n["metadata"]["name"]: n for n in nodes}
         for node in nodes:
             node["metadata"].setdefault("creationTimestamp", now_iso(wall()))
-        from armemulator.eraser.controller import EraserController
-
-        self.eraser = EraserController(self)
+        self.crds = set()  # the custom resources installed, by plural ("imagelists")
+        self.on_delete = []  # callables (resource, name), told of each deletion
 
     def snapshot(self):
         """Everything stored, for tests: ConfigMaps, ImageLists, and Pods with their logs."""
@@ -117,7 +117,6 @@ class KubeCluster:
             "configmaps": [copy.deepcopy(o) for _, o in sorted(self.configmaps.items())],
             "imagelists": [copy.deepcopy(o) for _, o in sorted(self.imagelists.items())],
             "pods": [dict(copy.deepcopy(p["object"]), logs=dict(p["logs"])) for _, p in sorted(self.pods.items())],
-            "runs": self.eraser.runs,
         }
 
     # --- object bookkeeping ----------------------------------------------------------------------
@@ -237,8 +236,9 @@ class KubeCluster:
         objects, key = self._objects(resource)
         current = self.get(resource, namespace, name)
         del objects[key(namespace, name)]
+        for hook in self.on_delete:
+            hook(resource, name)
         if resource == "imagelists":
-            self.eraser.forget(name)
             return current  # a custom resource's DELETE answers with the object
         return {
             "kind": "Status",
@@ -264,24 +264,8 @@ class KubeCluster:
     def delete_configmap(self, namespace, name):
         return self.delete("configmaps", namespace, name)
 
-    @property
-    def eraser_installed(self):
-        return self.eraser.installed
-
-    def install_eraser(self):
-        self.eraser.install()
-
-    def settle(self):
-        self.eraser.settle()
-
-    def set_node_fault(self, node, fault):
-        self.eraser.set_node_fault(node, fault)
-
-    def start_scheduled_run(self):
-        self.eraser.start_scheduled_run()
-
     def _require_crd(self):
-        if not self.eraser.installed:
+        if "imagelists" not in self.crds:
             raise KubeError(404, "NotFound", "the server could not find the requested resource")
 
     def list_imagelists(self):

@@ -8,7 +8,9 @@ Follows Resource Graph's documented behaviour:
   `resultTruncated` ("the effect of pagination" in the throttling guidance);
 - throttling: a quota per user and time window, 15 queries per 5 seconds, reported on every answer as
   `x-ms-user-quota-remaining` and `x-ms-user-quota-resets-after` (hh:mm:ss); past it, 429 RateLimiting;
-- a query it cannot run is 400 BadRequest with InvalidQuery and ParserFailure details;
+- the query runs on a real KQL engine (../../armemulator/kusto.py: duckdb-kql, as Log Analytics here) over the
+  Resources table of the scope; a query it cannot run is 400 BadRequest with InvalidQuery and ParserFailure
+  details;
 - its data lags behind ARM: a change is seen `lag_seconds` after it was made (0 by default).
 """
 
@@ -19,7 +21,7 @@ import math
 import threading
 import time
 
-from armemulator.resourcegraph import kql
+from armemulator import kusto
 
 QUOTA = 15
 WINDOW_SECONDS = 5
@@ -31,6 +33,32 @@ class GraphError(Exception):
     def __init__(self, status, body, headers=None):
         super().__init__(status)
         self.status, self.body, self.headers = status, body, headers or {}
+
+
+# The Resources table: ARM's fields of each resource, the nested ones dynamic.
+RESOURCES = [
+    ("id", "string"),
+    ("name", "string"),
+    ("type", "string"),
+    ("tenantId", "string"),
+    ("kind", "string"),
+    ("location", "string"),
+    ("resourceGroup", "string"),
+    ("subscriptionId", "string"),
+    ("managedBy", "string"),
+    ("sku", "dynamic"),
+    ("plan", "dynamic"),
+    ("properties", "dynamic"),
+    ("tags", "dynamic"),
+    ("identity", "dynamic"),
+    ("zones", "dynamic"),
+    ("extendedLocation", "dynamic"),
+]
+
+
+def run(text, rows):
+    """The rows (objects) of a Resources query over `rows`, or kusto.KqlError."""
+    return kusto.run(text, {"Resources": RESOURCES}, {"Resources": rows}).objects()
 
 
 def row_of(doc, tenant):
@@ -120,8 +148,8 @@ class ResourceGraph:
         body = body if isinstance(body, dict) else {}
         text = body.get("query") or ""
         try:
-            rows = kql.run(text, rows_for(body.get("subscriptions"), body.get("managementGroups")))
-        except kql.KqlError as ex:
+            rows = run(text, rows_for(body.get("subscriptions"), body.get("managementGroups")))
+        except kusto.KqlError as ex:
             raise GraphError(400, _invalid_query(ex), headers) from ex
         options = body.get("options") or {}
         top = min(int(options.get("$top") or DEFAULT_TOP), MAX_TOP, self.page_cap)
@@ -172,8 +200,8 @@ def _invalid_query(ex):
                 {
                     "code": "ParserFailure",
                     "message": f"ParserFailure: {ex}",
-                    "line": 1,
-                    "characterPositionInLine": ex.position,
+                    "line": ex.line,
+                    "characterPositionInLine": ex.column,
                     "token": ex.token,
                 },
             ],

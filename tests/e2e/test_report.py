@@ -2,7 +2,6 @@
 
 import json
 
-from armemulator.arm.clusters import sample_cluster
 from tests.e2e.test_cluster_side import ALPINE, NGINX, REDIS
 
 LOCKED = "docker.io/library/locked:1.0"
@@ -158,41 +157,11 @@ def test_missing_folder(az, make_cluster, tmp_path):
     assert result.code != 0 and "is not a folder" in result.err and "Traceback" not in result.err
 
 
-def test_history_query_with_the_pod_names_and_workspace(az, make_cluster):
-    body = sample_cluster(image_cleaner=(True, 48))
-    workspace = "/subscriptions/x/resourceGroups/logs/providers/Microsoft.OperationalInsights/workspaces/ws1"
-    body["properties"]["addonProfiles"]["omsagent"] = {
-        "enabled": True,
-        "config": {"logAnalyticsWorkspaceResourceID": workspace},
-    }
-    cluster = make_cluster(body=body)
-    az("aks", "image-cleaner", "run", *cluster.args, "--images", ALPINE, "--wait")
-    result = az("aks", "image-cleaner", "report", *cluster.args, "--history", "-o", "json")
-    assert result.code == 0, result.err
-    pods = result.json["pods"]
-    assert len(pods) == 3 and all(p.startswith("eraser-aks-") for p in pods)
-    assert all(f'"{p}"' in result.json["query"] for p in pods)
-    assert result.json["workspaceResourceId"] == workspace
-    assert result.json["command"].startswith(
-        f"az monitor log-analytics query -w $(az monitor log-analytics "
-        f'workspace show --ids "{workspace}" --query customerId -o tsv)'
-    )
-
-
-def test_history_without_container_insights_warns(az, make_cluster):
-    cluster = make_cluster(image_cleaner=(True, 48))
-    result = az("aks", "image-cleaner", "report", *cluster.args, "--history", "-o", "json")
-    assert result.code == 0, result.err
-    assert '(PodName startswith "eraser-" or PodName startswith "collector-")' in result.json["query"]
-    assert "<WORKSPACE_GUID>" in result.json["command"]
-    assert "Container Insights is not on" in result.err
-
-
 def test_no_worker_pods(az, make_cluster):
     cluster = make_cluster(image_cleaner=(True, 48))
     result = az("aks", "image-cleaner", "report", *cluster.args, "-o", "json")
     assert result.code == 0 and result.json["rows"] == []
-    assert "report --history" in result.err
+    assert "report --since 30d" in result.err
 
 
 def test_a_manual_run_after_a_scheduled_one_has_no_verdicts_of_its_own(az, emulator, make_cluster):

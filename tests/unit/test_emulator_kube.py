@@ -3,15 +3,26 @@
 import pytest
 
 from armemulator.arm.clusters import sample_cluster
-from armemulator.eraser.controller import matches
+from armemulator.eraser.controller import EraserController, matches
 from armemulator.kubernetes.objects import KubeCluster, KubeError, label_selector_matches, nodes_for
 
 
 @pytest.fixture
-def kube(clock):
+def logged():
+    return []
+
+
+@pytest.fixture
+def eraser(clock, logged):
     cluster = KubeCluster(nodes_for(sample_cluster(windows_pool=True)), clock, run_seconds=2, pod_ttl_seconds=60)
-    cluster.install_eraser()
-    return cluster
+    controller = EraserController(cluster, log_sink=lambda *entry: logged.append(entry))
+    controller.install()
+    return controller
+
+
+@pytest.fixture
+def kube(eraser):
+    return eraser.cluster
 
 
 def imagelist(images):
@@ -56,33 +67,33 @@ def test_exclusion_patterns():
     assert matches("a:1", "a:1") and not matches("a:1", "a:2")
 
 
-def test_a_new_generation_starts_a_run_on_linux_nodes_only(kube, clock):
+def test_a_new_generation_starts_a_run_on_linux_nodes_only(kube, eraser, clock):
     kube.create_imagelist(imagelist(["docker.io/library/alpine:3.7.3"]))
-    kube.settle()
+    eraser.settle()
     workers = [p for p in kube.list_pods("kube-system", "app=eraser")["items"]]
     assert len(workers) == 3 and all(p["status"]["phase"] == "Running" for p in workers)
     assert all([c["name"] for c in p["spec"]["containers"]] == ["remover"] for p in workers)
     clock.now += 2
-    kube.settle()
+    eraser.settle()
     status = kube.get_imagelist("imagelist")["status"]
     assert (status["success"], status["failed"], status["skipped"]) == (3, 0, 2)
     clock.now += 60
-    kube.settle()
+    eraser.settle()
     assert kube.list_pods("kube-system", "app=eraser")["items"] == []
 
 
-def test_reapplying_the_same_spec_does_nothing(kube, clock):
+def test_reapplying_the_same_spec_does_nothing(kube, eraser):
     kube.create_imagelist(imagelist(["a:1"]))
-    kube.settle()
+    eraser.settle()
     kube.replace_imagelist("imagelist", imagelist(["a:1"]))
-    kube.settle()
-    assert kube.eraser.runs == 1
+    eraser.settle()
+    assert eraser.runs == 1
 
 
-def test_only_the_list_named_imagelist_is_acted_on(kube):
+def test_only_the_list_named_imagelist_is_acted_on(kube, eraser):
     kube.create_imagelist({"metadata": {"name": "other"}, "spec": {"images": ["a:1"]}})
-    kube.settle()
-    assert kube.eraser.runs == 0
+    eraser.settle()
+    assert eraser.runs == 0
 
 
 def test_no_imagelist_resource_without_eraser(clock):
@@ -92,9 +103,39 @@ def test_no_imagelist_resource_without_eraser(clock):
     assert err.value.message == "the server could not find the requested resource"
 
 
-def test_scheduled_run_has_three_containers(kube):
-    kube.start_scheduled_run()
+def test_scheduled_run_has_three_containers(kube, eraser, logged):
+    eraser.start_scheduled_run()
     (pod, *_) = kube.list_pods("kube-system", "app=eraser")["items"]
     assert [c["name"] for c in pod["spec"]["containers"]] == ["collector", "trivy-scanner", "remover"]
     log = kube.pod_log("kube-system", pod["metadata"]["name"], "collector")
     assert '"finalImages:"' in log
+    # The same lines go to the log sink (the cluster's monitoring agent), pod by pod.
+    assert sorted((entry[0], entry[1]) for entry in logged) == sorted(
+        (p["metadata"]["name"], p["spec"]["nodeName"]) for p in kube.list_pods("kube-system", "app=eraser")["items"]
+    )
+    assert next(entry[2] for entry in logged if entry[0] == pod["metadata"]["name"])["collector"] == log
+
+
+def test_past_runs_are_logged_at_their_own_times_and_leave_the_nodes_as_they_are(kube, eraser, logged, clock):
+    before = [dict(images) for images in eraser.node_images.values()]
+    now = kube.wall()
+    assert eraser.past_runs(days=30, interval_hours=168, now=now) == 4
+    assert len(logged) == 4 * 3  # four weekly runs on each of the three Linux nodes
+    started = sorted({entry[3] for entry in logged})
+    assert started == [now - week * 168 * 3600 for week in (4, 3, 2, 1)]
+    assert kube.list_pods("kube-system", "app=eraser")["items"] == []  # no pods: they are long gone
+    assert [dict(images) for images in eraser.node_images.values()] == before
+
+
+def test_the_kubernetes_objects_do_not_depend_on_the_eraser_acting_on_them():
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, armemulator.kubernetes.objects; "
+        "print(any(m.startswith('armemulator.eraser') for m in sys.modules))"
+    )
+    assert (
+        subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.strip()
+        == "False"
+    )

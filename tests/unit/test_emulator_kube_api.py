@@ -3,6 +3,7 @@
 import pytest
 
 from armemulator.arm.clusters import sample_cluster
+from armemulator.eraser.controller import EraserController
 from armemulator.kubernetes import api as kube_api
 from armemulator.kubernetes.objects import KubeCluster, KubeError, nodes_for
 
@@ -12,7 +13,7 @@ ALPINE = "docker.io/library/alpine:3.7.3"
 @pytest.fixture
 def kube(clock):
     cluster = KubeCluster(nodes_for(sample_cluster()), clock)
-    cluster.install_eraser()
+    EraserController(cluster).install()
     return cluster
 
 

@@ -1,8 +1,11 @@
-"""Pure rules of fleet discovery and pacing, and the emulator's Resource Graph (KQL subset, paging, quota)."""
+"""Pure rules of fleet discovery and pacing, and the emulator's Resource Graph (its KQL engine, paging, quota).
+
+The queries the extension builds run through the emulator's engine (duckdb-kql), the real KQL it serves."""
 
 import pytest
 
-from armemulator.resourcegraph import kql
+from armemulator import kusto
+from armemulator.resourcegraph import endpoint as graph
 from armemulator.resourcegraph.endpoint import GraphError, ResourceGraph
 from azext_imagecleaner import _discovery
 from azext_imagecleaner._pacing import Pacer, remaining_from, subscription_of
@@ -52,14 +55,14 @@ def failed(name, enabled, hours):
     ],
 )
 def test_the_filter_keeps_exactly_the_clusters_that_need_a_change(flags, expected):
-    rows = kql.run(
+    rows = graph.run(
         _discovery.graph_query(flags=flags), [*ROWS, failed("failed-on48", True, 48), failed("failed-off72", False, 72)]
     )
     assert {r["name"] for r in rows} == expected
 
 
 def test_the_query_projects_what_a_list_row_needs():
-    (row,) = kql.run(_discovery.graph_query(resource_group="RG"), [ROWS[3]])
+    (row,) = graph.run(_discovery.graph_query(resource_group="RG"), [ROWS[3]])
     assert _discovery.row_from_graph(row) == {
         "name": "on168",
         "resourceGroup": "rg",
@@ -69,11 +72,11 @@ def test_the_query_projects_what_a_list_row_needs():
         "windowsPools": True,
         "provisioningState": "Succeeded",
     }
-    assert kql.run(_discovery.graph_query(resource_group="other"), ROWS) == []
+    assert graph.run(_discovery.graph_query(resource_group="other"), ROWS) == []
 
 
 def test_a_quote_in_a_group_name_cannot_change_the_query():
-    assert kql.run(_discovery.graph_query(resource_group="x' or name != '"), ROWS) == []
+    assert graph.run(_discovery.graph_query(resource_group="x' or name != '"), ROWS) == []
 
 
 @pytest.mark.parametrize(("text", "seconds"), [("00:00:03", 3), ("01:02:03", 3723), ("", 0), ("soon", 0)])
@@ -84,15 +87,19 @@ def test_parse_resets_after(text, seconds):
 # --- KQL semantics ------------------------------------------------------------------------------------------
 
 
-def test_kql_null_comparisons_are_not_true():
-    assert kql.run("Resources | where tobool(properties.securityProfile.imageCleaner.enabled) != true", ROWS[:1]) == []
-    assert len(kql.run("Resources | where isnull(properties.securityProfile.imageCleaner)", ROWS)) == 1
+def test_kql_null_comparisons_follow_kusto():
+    # Kusto's rule (learn.microsoft.com/kusto/query/scalar-data-types/null-values): a null and a non-null value are
+    # unequal, so != is true and == false. The hand-written subset this engine replaced had != null, not true.
+    enabled = "tobool(properties.securityProfile.imageCleaner.enabled)"
+    assert [r["name"] for r in graph.run(f"Resources | where {enabled} != true", ROWS[:1])] == ["none"]
+    assert graph.run(f"Resources | where {enabled} == true", ROWS[:1]) == []
+    assert len(graph.run("Resources | where isnull(properties.securityProfile.imageCleaner)", ROWS)) == 1
 
 
 def test_kql_order_by_is_descending_unless_asc_and_take_limits():
-    names = [r["name"] for r in kql.run("Resources | order by name | take 2", ROWS)]
+    names = [r["name"] for r in graph.run("Resources | order by name | take 2", ROWS)]
     assert names == ["on48", "on168"]
-    assert [r["name"] for r in kql.run("Resources | sort by name asc | limit 1", ROWS)] == ["none"]
+    assert [r["name"] for r in graph.run("Resources | sort by name asc | limit 1", ROWS)] == ["none"]
 
 
 def test_kql_in_extend_and_case_insensitive_equality():
@@ -100,16 +107,19 @@ def test_kql_in_extend_and_case_insensitive_equality():
         "Resources | extend on = tobool(properties.securityProfile.imageCleaner.enabled) | where on == true "
         "| where name in ('on48', 'x') | where type =~ 'Microsoft.ContainerService/managedClusters'"
     )
-    rows = kql.run(query, ROWS)
+    rows = graph.run(query, ROWS)
     assert [r["name"] for r in rows] == ["on48"]
 
 
-@pytest.mark.parametrize(
-    "text", ["Resources | summarize count() by type", "ResourceContainers", "Resources | where f(x)"]
-)
-def test_kql_outside_the_subset_is_refused(text):
-    with pytest.raises(kql.KqlError):
-        kql.run(text, ROWS)
+def test_kql_beyond_what_the_extension_sends_runs_too():
+    rows = graph.run("Resources | summarize clusters = count() by subscriptionId", ROWS)
+    assert rows == [{"subscriptionId": "s1", "clusters": 4}]
+
+
+@pytest.mark.parametrize("text", ["Resources | where", "Nope | take 1", "Resources | where f(x) == 1"])
+def test_a_query_the_engine_cannot_run_is_refused(text):
+    with pytest.raises(kusto.KqlError):
+        graph.run(text, ROWS)
 
 
 # --- the emulator's endpoint ----------------------------------------------------------------------------------

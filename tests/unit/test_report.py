@@ -2,7 +2,7 @@
 
 import json
 
-from azext_imagecleaner._report import Parsed, history_query, parse_lines, report
+from azext_imagecleaner._report import Parsed, parse_lines, report
 
 TS = 1795803091.5
 A = "docker.io/library/alpine:3.7.3"
@@ -147,14 +147,3 @@ def test_totals_per_node():
 def test_bad_timestamp_is_no_time():
     (row,) = rows_of([json.dumps({"logger": "remover", "msg": "removed image", "ts": "x", "given": A})])["rows"]
     assert row["time"] is None
-
-
-def test_history_query_names_the_pods():
-    query = history_query(["eraser-aks-b", "eraser-aks-a"])
-    assert 'PodName in ("eraser-aks-a", "eraser-aks-b")' in query
-    assert 'Namespace startswith "kube-system"' in query
-    assert "ContainerLog" in query and "KubePodInventory" in query and "on ContainerID" in query
-
-
-def test_history_query_without_pods_uses_the_prefix():
-    assert 'PodName startswith "eraser-"' in history_query([])

@@ -1,0 +1,164 @@
+"""KQL on a real engine, for the services that answer it: Log Analytics and Resource Graph.
+
+The engine is duckdb-kql: KQL translated to DuckDB SQL, its parser generated from the official Kusto grammar
+(../shared/container-insights.md §5, where it ran the AKS article's own query). A `Database` holds a service's
+tables; each query runs over a copy of the rows in its scope (a workspace, a resource, the caller's
+subscriptions, a timespan), in a database of its own, because the engine reads table names and columns from the
+current database, the way a query sees only the tables of its scope. What the engine cannot run is a KqlError,
+which each service words as it does.
+"""
+
+import datetime
+import itertools
+import json
+import os
+import tempfile
+import threading
+
+# DuckDB's types, as the services name them in an answer's columns (the Kusto scalar types).
+KUSTO_TYPES = {
+    "VARCHAR": "string",
+    "BIGINT": "long",
+    "HUGEINT": "long",
+    "INTEGER": "int",
+    "DOUBLE": "real",
+    "FLOAT": "real",
+    "BOOLEAN": "bool",
+    "TIMESTAMP": "datetime",
+    "TIMESTAMP WITH TIME ZONE": "datetime",
+    "JSON": "dynamic",
+    "INTERVAL": "timespan",
+    "UUID": "guid",
+}
+_DUCK_TYPES = {"string": "VARCHAR", "long": "BIGINT", "int": "INTEGER", "real": "DOUBLE", "bool": "BOOLEAN",
+               "datetime": "TIMESTAMP", "dynamic": "JSON", "guid": "VARCHAR"}  # fmt: skip
+
+
+class KqlError(Exception):
+    """A query the engine cannot run: its text, and where the problem is when the parser knows."""
+
+    def __init__(self, message, line=1, column=0, token=""):
+        super().__init__(message)
+        self.line, self.column, self.token = line, column, token
+
+
+class Result:
+    """An answer: columns as [(name, Kusto type)] and rows as lists, datetimes as ISO 8601 text."""
+
+    def __init__(self, columns, rows):
+        self.columns, self.rows = columns, rows
+
+    def objects(self):
+        """The rows as objects, dynamic values parsed (Resource Graph's objectArray)."""
+        dynamic = [kind == "dynamic" for _, kind in self.columns]
+        names = [name for name, _ in self.columns]
+        return [
+            {
+                name: (json.loads(value) if is_dynamic and isinstance(value, str) else value)
+                for name, value, is_dynamic in zip(names, row, dynamic, strict=True)
+            }
+            for row in self.rows
+        ]
+
+
+class Database:
+    """Tables of one service, with rows added as they come and queried in scopes. Thread-safe."""
+
+    def __init__(self, tables, hidden=()):
+        """`tables`: {name: [(column, Kusto type)]}; `hidden`: columns the service keeps but queries do not see."""
+        import duckdb_kql
+
+        self.tables, self.hidden = tables, tuple(hidden)
+        self._con = duckdb_kql.connect()
+        self._lock = threading.Lock()
+        self._pending = {name: [] for name in tables}
+        self._scopes = itertools.count()
+        for name, columns in tables.items():
+            self._con.execute(f"CREATE TABLE {name} ({', '.join(f'{c} {_DUCK_TYPES[t]}' for c, t in columns)})")
+
+    def add(self, table, rows):
+        """Rows as dicts (datetimes as `datetime`, dynamic values as Python objects); loaded at the next query."""
+        with self._lock:
+            self._pending[table].extend(rows)
+
+    def query(self, text, where=None, parameters=()):
+        """Run KQL `text` over the rows that satisfy the SQL condition `where` (with `parameters`) in each table."""
+        import duckdb_kql
+
+        with self._lock:
+            self._load()
+            scope = f"scope{next(self._scopes)}"
+            self._con.execute(f"ATTACH ':memory:' AS {scope}")
+            try:
+                for name, columns in self.tables.items():
+                    condition = f" WHERE {where}" if where else ""
+                    hidden = [c for c, _ in columns if c in self.hidden]
+                    select = f"* EXCLUDE ({', '.join(hidden)})" if hidden else "*"
+                    self._con.execute(
+                        f"CREATE TABLE {scope}.{name} AS SELECT {select} FROM memory.main.{name}{condition}",
+                        list(parameters),
+                    )
+                self._con.execute(f"USE {scope}")
+                try:
+                    relation = duckdb_kql.query(self._con, text)
+                    names, types = relation.columns, relation.types
+                    columns = [(n, KUSTO_TYPES.get(str(t), "string")) for n, t in zip(names, types, strict=True)]
+                    rows = [[_plain(v) for v in row] for row in relation.fetchall()]
+                except duckdb_kql.KqlError as ex:
+                    raise _kql_error(ex) from ex
+                except Exception as ex:  # DuckDB refused what the translation made of it
+                    raise KqlError(str(ex).splitlines()[0]) from ex
+            finally:
+                self._con.execute("USE memory")
+                self._con.execute(f"DETACH {scope}")
+        return Result(columns, rows)
+
+    def _load(self):
+        """The rows added since the last query, loaded in one statement per table (DuckDB's JSON reader, which
+        loads many rows far faster than inserting them one by one)."""
+        for name, rows in self._pending.items():
+            if not rows:
+                continue
+            columns = self.tables[name]
+            with tempfile.NamedTemporaryFile("w", suffix=".ndjson", delete=False, encoding="utf-8") as f:
+                for row in rows:
+                    f.write(json.dumps({c: _json_value(row.get(c), t) for c, t in columns}) + "\n")
+            spec = ", ".join(f"'{c}': '{_DUCK_TYPES[t]}'" for c, t in columns)
+            try:
+                self._con.execute(
+                    f"INSERT INTO {name} SELECT * FROM read_json(?, format='newline_delimited', columns={{{spec}}})",
+                    [f.name],
+                )
+            finally:
+                os.unlink(f.name)
+            rows.clear()
+
+
+def _json_value(value, kind):
+    if isinstance(value, datetime.datetime):
+        return value.strftime("%Y-%m-%dT%H:%M:%S.%f")
+    if kind == "dynamic" and value is not None:
+        return value  # read back as JSON
+    return value
+
+
+def _plain(value):
+    if isinstance(value, datetime.datetime):
+        return value.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return value
+
+
+def _kql_error(ex):
+    diagnostics = getattr(ex, "diagnostics", None) or []
+    span = getattr(ex, "span", None) or (diagnostics[0].span if diagnostics else None)
+    message = diagnostics[0].message if diagnostics else str(ex)
+    return KqlError(message, getattr(span, "line", 1), getattr(span, "column", 0))
+
+
+def run(text, tables, rows):
+    """Run `text` once over `rows` ({table: [row dicts]}) of `tables`: for services whose data is small and
+    built per query (Resource Graph's view of the clusters)."""
+    database = Database(tables)
+    for name, items in rows.items():
+        database.add(name, items)
+    return database.query(text)

@@ -1,0 +1,138 @@
+"""The Container Insights agent of one cluster: whether it collects a container's log lines, and how it writes them.
+
+Follows ../shared/container-insights.md, each rule from the source it names:
+- §1: the monitoring add-on is `addonProfiles.omsagent`, with `config.logAnalyticsWorkspaceResourceID`;
+- §3: collection is set by the ConfigMap kube-system/container-azm-ms-agentconfig, key
+  `log-data-collection-settings` (TOML): `[log_collection_settings.stdout]` and `[...stderr]`, each with
+  `enabled` (default true) and `exclude_namespaces`. The agent's template (microsoft/Docker-Provider,
+  kubernetes/container-azm-ms-agentconfig.yaml) says that without the ConfigMap, or without the setting,
+  exclude_namespaces is ["kube-system", "gatekeeper-system"]: Eraser's pods, in kube-system, are then not
+  collected. Newer onboardings may differ (a data collection rule, "log collection profiles"); the model follows
+  the template, the state the extension must explain;
+- §3: `[log_collection_settings.schema] containerlog_schema_version = "v1"` writes the legacy ContainerLog (with
+  KubePodInventory for the pod); otherwise ContainerLogV2, the default for new onboardings (§2), whose
+  `LogMessage` is dynamic: a JSON line is kept as an object and comes back re-serialized (here: keys sorted), not
+  as the bytes written;
+- Eraser's workers log through zap's production logger, which writes to stderr.
+"""
+
+import hashlib
+import json
+
+import tomllib
+
+CONFIGMAP = "container-azm-ms-agentconfig"
+SETTINGS_KEY = "log-data-collection-settings"
+DEFAULT_EXCLUDED = ("kube-system", "gatekeeper-system")
+ERASER_STREAM = "stderr"
+
+
+def addon_workspace(doc):
+    """The workspace resource ID the cluster's monitoring add-on sends to, or None when the add-on is off."""
+    for key, addon in ((doc.get("properties") or {}).get("addonProfiles") or {}).items():
+        if key.lower() == "omsagent" and (addon or {}).get("enabled"):
+            config = addon.get("config") or {}
+            return next((v for k, v in config.items() if k.lower() == "loganalyticsworkspaceresourceid"), None)
+    return None
+
+
+def settings(configmap):
+    """{"stdout": (enabled, excluded namespaces), "stderr": (...), "schema": "v1" | "v2"} from the ConfigMap (or
+    None when there is none)."""
+    text = ((configmap or {}).get("data") or {}).get(SETTINGS_KEY) or ""
+    try:
+        collection = tomllib.loads(text).get("log_collection_settings") or {}
+    except tomllib.TOMLDecodeError:
+        collection = {}
+    streams = {}
+    for stream in ("stdout", "stderr"):
+        setting = collection.get(stream) or {}
+        streams[stream] = (
+            bool(setting.get("enabled", True)),
+            tuple(setting.get("exclude_namespaces", DEFAULT_EXCLUDED)),
+        )
+    version = str((collection.get("schema") or {}).get("containerlog_schema_version") or "v2").lower()
+    return {**streams, "schema": "v1" if version == "v1" else "v2"}
+
+
+def collects(found, namespace, stream=ERASER_STREAM):
+    enabled, excluded = found[stream]
+    return enabled and namespace not in excluded
+
+
+def rows(cluster_id, workspace, schema, pod, node, texts, started, namespace="kube-system", image_tag="v1.4.0"):
+    """{table: [row]} for the lines of each container of `pod` ({container: text})."""
+    resource = cluster_id.lower()
+    pod_uid = _uid(resource, pod)
+    common = {"Computer": node, "_ResourceId": resource, "TenantId": workspace, "_Workspace": workspace}
+    tables = {"ContainerLogV2": [], "ContainerLog": [], "KubePodInventory": []}
+    for container, text in texts.items():
+        container_id = _uid(pod_uid, container)
+        image = f"mcr.microsoft.com/oss/eraser/{container}:{image_tag}"
+        if schema == "v1":
+            tables["KubePodInventory"].append(
+                dict(
+                    common,
+                    TimeGenerated=_when(started),
+                    Name=pod,
+                    Namespace=namespace,
+                    PodUid=pod_uid,
+                    PodStatus="Running",
+                    ContainerID=container_id,
+                    ContainerName=f"{pod_uid}/{container}",
+                    ClusterName=resource.rsplit("/", 1)[-1],
+                )
+            )
+        for line in text.splitlines():
+            if not line.strip():
+                continue
+            parsed = _json_object(line)
+            when = _when(parsed.get("ts") if parsed and isinstance(parsed.get("ts"), (int, float)) else started)
+            if schema == "v1":
+                tables["ContainerLog"].append(
+                    dict(
+                        common,
+                        TimeGenerated=when,
+                        ContainerID=container_id,
+                        Image=image,
+                        LogEntry=line,
+                        LogEntrySource=ERASER_STREAM,
+                        Name=f"{pod_uid}/{container}",
+                    )
+                )
+            else:
+                tables["ContainerLogV2"].append(
+                    dict(
+                        common,
+                        TimeGenerated=when,
+                        ContainerId=container_id,
+                        ContainerName=container,
+                        PodName=pod,
+                        PodNamespace=namespace,
+                        LogSource=ERASER_STREAM,
+                        LogLevel=(parsed or {}).get("level") or "unknown",
+                        # Re-serialized as the service keeps a dynamic value: keys in its own order.
+                        LogMessage=json.loads(json.dumps(parsed, sort_keys=True)) if parsed is not None else line,
+                        KubernetesMetadata={"podUid": pod_uid, "podName": pod, "image": image},
+                    )
+                )
+    return tables
+
+
+def _json_object(line):
+    try:
+        value = json.loads(line)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _when(epoch):
+    import datetime
+
+    return datetime.datetime.fromtimestamp(float(epoch), datetime.timezone.utc).replace(tzinfo=None)
+
+
+def _uid(*parts):
+    digest = hashlib.sha256("/".join(parts).encode()).hexdigest()
+    return f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
