@@ -477,7 +477,7 @@ def not_collected(resource_group, name, window, gap):
     """The az error for a cluster whose monitoring agent leaves Eraser's namespace out."""
     return AzureResponseError(
         f"No Eraser log was kept for the {cluster_text(resource_group, name)} in the last {window}: Container "
-        f"Insights does not collect kube-system there ({gap}).",
+        f"Insights does not collect kube-system there: {gap}.",
         "Let it collect kube-system: in ConfigMap kube-system/container-azm-ms-agentconfig, remove kube-system from "
         "exclude_namespaces under [log_collection_settings.stdout] and [log_collection_settings.stderr] "
         "(kubectl edit configmap -n kube-system container-azm-ms-agentconfig); the history starts from then on. "

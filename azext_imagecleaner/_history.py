@@ -124,7 +124,7 @@ def collection_gap(configmap):
     if configmap is None:
         return (
             f"ConfigMap {NAMESPACE}/{AGENT_CONFIGMAP} is absent, and without it the monitoring agent leaves "
-            f"{NAMESPACE} out (exclude_namespaces defaults to {list(DEFAULT_EXCLUDED)})"
+            f"{NAMESPACE} out, as exclude_namespaces defaults to {list(DEFAULT_EXCLUDED)}"
         )
     text = (configmap.get("data") or {}).get(AGENT_SETTINGS_KEY) or ""
     try:

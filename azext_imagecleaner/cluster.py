@@ -366,7 +366,7 @@ def report(
             name,
             since,
             show_query,
-            lambda: _cluster(cmd, client, resource_group_name, name, options),
+            lambda mc: _cluster(cmd, client, resource_group_name, name, options, mc),
         )
     if from_dir:
         entries = _read_saved_logs(from_dir)

@@ -37,8 +37,8 @@ def _iso(window):
 
 
 def cluster_report(cmd, client, resource_group_name, name, window, show_query, connect):
-    """The history of one cluster. `connect()`: the cluster's Kubernetes API (the access seam), used only to tell
-    why nothing was collected."""
+    """The history of one cluster. `connect(mc)`: the cluster's Kubernetes API (the access seam) for the cluster as
+    read from ARM, used only to tell why nothing was collected."""
     with _errors.mapped(resource_group_name, name):
         mc = client.get(resource_group_name, name)
     text = _history.query()
@@ -77,7 +77,7 @@ def _explain_no_rows(mc, resource_group_name, name, window, connect):
         logger.warning("Image Cleaner is off on the %s: it made no run to report.", name)
         return
     try:
-        with connect() as kube:
+        with connect(mc) as kube:
             (configmap,) = kube.run([steps.Read("configmaps", _history.NAMESPACE, _history.AGENT_CONFIGMAP)])
     except Exception as ex:  # noqa: BLE001 - the reason cannot be checked; say so, and what the empty report means
         logger.warning(
