@@ -11,12 +11,12 @@ class Emulator:
         self.ca_path = ca_path
         self._context = ssl.create_default_context(cafile=ca_path)
 
-    def _call(self, method, path, body=None):
+    def _call(self, method, path, body=None, timeout=30):
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(
             f"{self.url}/_emulator/{path}", data=data, method=method, headers={"Content-Type": "application/json"}
         )
-        with urllib.request.urlopen(request, context=self._context, timeout=30) as response:
+        with urllib.request.urlopen(request, context=self._context, timeout=timeout) as response:
             text = response.read()
         return json.loads(text) if text else None
 
@@ -110,7 +110,7 @@ class Emulator:
     def seed_fleet(self, subscriptions, per_subscription, **spec):
         """Many clusters, shaped by a recorded document: per_subscription in each of `subscriptions`."""
         body = {"subscriptions": list(subscriptions), "per_subscription": per_subscription, **spec}
-        return self._call("POST", "fleet", body)
+        return self._call("POST", "fleet", body, timeout=600)
 
     def management_groups(self, groups):
         """{"name": [subscription IDs]}: the management groups Resource Graph knows."""

@@ -21,7 +21,7 @@ import time
 from armemulator.azprofile import AzStepError, az_environment, install_extension, login
 from armemulator.control import Emulator
 from armemulator.kubernetes.auth import CLUSTER_ADMIN
-from armemulator.seed import DEMO_CLUSTERS, DEMO_GROUP, ENTERPRISE_CLUSTERS
+from armemulator.seed import AGENT_SETTINGS, DEMO_CLUSTERS, DEMO_GROUP, ENTERPRISE_CLUSTERS, agent_configmap
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEMO_CLUSTER = "demo-cleaner"
@@ -312,6 +312,23 @@ def _enterprise_demo(emulator, subscription, step):
     )
     step("Status on private-dev", "aks", "image-cleaner", "status", *p, "-o", "table")
     step("A manual run on private-dev", "aks", "image-cleaner", "run", *p, "--images", ALPINE, "--wait", "-o", "table")
+    _history_demo(emulator, subscription, step)
+
+
+def _history_demo(emulator, subscription, step):
+    """What Image Cleaner did over 30 days, long after its pods are gone: Container Insights keeps it."""
+    for name, schema in AGENT_SETTINGS.items():
+        emulator.put_configmap(subscription, DEMO_GROUP, name, agent_configmap(schema))
+    for name in (*AGENT_SETTINGS, "aad-prod"):
+        emulator.history(subscription, DEMO_GROUP, name, days=30)
+    print(
+        "\n== History: batch-dev, private-dev and aad-prod send their logs to Container Insights (batch-dev in the new "
+        "schema, private-dev in the legacy one, aad-prod without kube-system); their past runs are there"
+    )
+    report = ["aks", "image-cleaner", "report", "-g", DEMO_GROUP, "--since", "30d"]
+    step("batch-dev over the last 30 days, in four figures", *report, "-n", "batch-dev", "--query", "summary")
+    step("Every cluster of the group over the last 30 days: one query per workspace", *report, "--all", "-o", "table")
+    step("aad-prod kept nothing: why", *report, "-n", "aad-prod", check=False)
 
 
 def _describe(request):
@@ -320,6 +337,8 @@ def _describe(request):
         return "poll operation"
     if "/commandresults/" in request["path"].lower():
         return "poll run-command"
+    if request["path"].lower().startswith("/v1/"):
+        return "Log Analytics query"
     return f"{request['method']} {request['path'].rsplit('/', 1)[-1]}"
 
 

@@ -1,6 +1,7 @@
 """The HTTPS front of the emulator: ARM routes, the token endpoint, and the control API for tests."""
 
 import base64
+import copy
 import json
 import re
 import socket
@@ -520,9 +521,14 @@ class Handler(BaseHTTPRequestHandler):
             return 200, dict(kube.snapshot(), runs=self.store.eraser_of(sub, rg, name).runs)
 
     def _c_configmap(self, sub, rg, name, body):
+        """A ConfigMap, created or replaced (as `kubectl apply` leaves it)."""
+        meta = body.get("metadata") or {}
+        namespace = meta.get("namespace", "kube-system")
         with self.store.lock:
             kube = self.store.kube_cluster(sub, rg, name)
-            return 201, kube.create_configmap(body.get("metadata", {}).get("namespace", "kube-system"), body)
+            if (namespace, meta.get("name")) in kube.configmaps:
+                return 200, kube.replace_configmap(namespace, meta["name"], body)
+            return 201, kube.create_configmap(namespace, body)
 
     def _c_role_assignments(self, sub, rg, name, body):
         """The caller's Azure RBAC roles on the cluster: [{"role": built-in role name, "namespace": optional}]."""
@@ -620,11 +626,18 @@ class Handler(BaseHTTPRequestHandler):
 
     def _seed_fleet(self, spec):
         """Many clusters at once: {"subscriptions": [...], "per_subscription": N, "prefix", "image_cleaner"}, each
-        shaped by a recorded document (recorded/README.md), spread over five resource groups."""
-        template = clusters.recorded_cluster(spec.get("recording", "image-cleaner-2023"), image_cleaner=None)
+        shaped by a recorded document (recorded/README.md), spread over five resource groups. With "workspaces": W,
+        each cluster's monitoring add-on sends to one of W workspaces (round robin), its agent takes kube-system
+        (schema "agent", v2 by default), and "history_days" of its schedule are logged; "linux_nodes" sizes it."""
+        from armemulator.seed import agent_configmap
+
+        template = clusters.recorded_cluster(
+            spec.get("recording", "image-cleaner-2023"), image_cleaner=None, linux_nodes=spec.get("linux_nodes")
+        )
         if spec.get("image_cleaner"):
             enabled, hours = spec["image_cleaner"]
             template["properties"]["securityProfile"]["imageCleaner"] = {"enabled": enabled, "intervalHours": hours}
+        workspaces = int(spec.get("workspaces") or 0)
         names = []
         for subscription in spec["subscriptions"]:
             if subscription.lower() not in self.store.subscriptions:
@@ -632,8 +645,21 @@ class Handler(BaseHTTPRequestHandler):
             for number in range(int(spec["per_subscription"])):
                 name = f"{spec.get('prefix', 'fleet')}-{number:04d}"
                 group = f"{spec.get('group', 'fleet-rg')}-{number % 5}"
-                self.store.seed_cluster(subscription, group, name, template)
+                body = template
+                if workspaces:
+                    workspace = (
+                        f"/subscriptions/{subscription}/resourceGroups/logs/providers/Microsoft.OperationalInsights/"
+                        f"workspaces/logs-{len(names) % workspaces}"
+                    )
+                    body = clusters.with_monitoring(copy.deepcopy(template), workspace)
+                self.store.seed_cluster(subscription, group, name, body)
                 names.append(f"{subscription}/{group}/{name}")
+                if workspaces:
+                    with self.store.lock:
+                        kube = self.store.kube_cluster(subscription, group, name)
+                        kube.create_configmap("kube-system", agent_configmap(spec.get("agent", "v2")))
+                        if spec.get("history_days"):
+                            self.store.past_runs(subscription, group, name, float(spec["history_days"]))
         return {"clusters": len(names)}
 
     def _reset(self):

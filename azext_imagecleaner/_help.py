@@ -168,7 +168,7 @@ type: command
 short-summary: Collect the logs of Image Cleaner's worker pods before they are deleted.
 long-summary: >-
     Worker pods are deleted about 10 minutes after a run, and their logs with them. With no worker pod, the
-    command says so and points to Container Insights, which keeps older logs.
+    command says so and points to 'az aks image-cleaner report --since', which reads what Container Insights kept.
 examples:
   - name: Save every worker pod's logs to a folder.
     text: az aks image-cleaner logs -g MyResourceGroup -n MyManagedCluster --output-dir ./eraser-logs
@@ -192,18 +192,38 @@ examples:
 
 helps["aks image-cleaner report"] = """
 type: command
-short-summary: Show what Image Cleaner removed, from which node, when and why, read from its worker logs.
+short-summary: Show what Image Cleaner removed, from which node, when and why, from its worker logs or its history.
 long-summary: >-
     One row per node and image: the outcome (removed, excluded, running, not on node, removal failed, other),
     whether the scanner found it vulnerable (yes, no, or - when no scan ran, as in manual runs), and the time.
     A footer gives the totals per node and outcome. Lines that are not Eraser's are skipped and counted.
+    Without --since, the rows come from the worker pods running now (AKS deletes them about 10 minutes after a run)
+    or from logs saved with 'az aks image-cleaner logs --output-dir'. With --since, they come from Container
+    Insights, which keeps them in the cluster's Log Analytics workspace, for every run in the window, oldest
+    first: one query on the cluster's own resource ID (reading the cluster is enough), on the Log Analytics
+    endpoint of az's cloud. For a fleet (--all or --ids), one query per workspace, each for at most 100 clusters,
+    and a row per cluster: images removed, vulnerable ones among them, failures and the last run, or why there is
+    no history. Where nothing was kept, the command says why and how to start keeping it: no monitoring add-on, or
+    an agent that leaves kube-system out (ConfigMap kube-system/container-azm-ms-agentconfig).
 examples:
   - name: Report on the worker pods running now.
     text: az aks image-cleaner report -g MyResourceGroup -n MyManagedCluster -o table
   - name: Report on logs saved earlier, as JSON rows for a script.
     text: az aks image-cleaner report -g MyResourceGroup -n MyManagedCluster --from-dir ./eraser-logs -o json
-  - name: Print the Log Analytics query that finds the same logs after the pods are gone.
-    text: az aks image-cleaner report -g MyResourceGroup -n MyManagedCluster --history --query command -o tsv
+  - name: Every run of the last 30 days, after the pods are gone, from Container Insights.
+    text: az aks image-cleaner report -g MyResourceGroup -n MyManagedCluster --since 30d -o table
+  - name: The last 12 hours, in four figures.
+    text: az aks image-cleaner report -g MyResourceGroup -n MyManagedCluster --since 12h --query summary
+  - name: Every cluster the login can see over the last 30 days, a row per cluster.
+    text: az aks image-cleaner report --all --since 30d -o table
+  - name: The clusters of one subscription's resource group, over two weeks, as JSON rows per cluster and image.
+    text: az aks image-cleaner report --all --subscriptions Prod -g MyResourceGroup --since P14D -o json
+  - name: Some clusters by ID, from a file with one ID a line.
+    text: az aks image-cleaner report --ids @clusters.txt --since 7d -o table
+  - name: Print the Log Analytics query --since runs, to run it yourself in the portal.
+    text: >-
+        az aks image-cleaner report -g MyResourceGroup -n MyManagedCluster --since 7d --show-query --query query
+        -o tsv
 """
 
 helps["aks image-cleaner list"] = """

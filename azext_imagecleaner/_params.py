@@ -110,14 +110,7 @@ def load_cluster_arguments(self):
             validator=validate_report,
             help="Name of the managed cluster. Leave it out with --all or --ids, for a fleet's history.",
         )
-        # No configured default: `az configure --defaults group=` must not quietly narrow a fleet's report.
-        c.argument(
-            "resource_group_name",
-            options_list=["--resource-group", "-g"],
-            configured_default=None,
-            required=False,
-            help="The cluster's resource group; with --all, only the clusters of this group.",
-        )
+        _group_without_default(c, "The cluster's resource group; with --all, only the clusters of this group.")
         c.argument("from_dir", help="Read logs saved by 'az aks image-cleaner logs --output-dir' instead of live pods.")
         c.argument(
             "since",
@@ -146,16 +139,32 @@ def load_cluster_arguments(self):
             options_list=["--ids"],
             help="Managed cluster resource IDs, space-separated, or @FILE with one a line, with --since.",
         )
-        c.argument(
-            "subscriptions",
-            nargs="+",
-            help="With --all: subscriptions (names or IDs) to look in. Default: every subscription the login can see.",
-        )
-        c.argument(
-            "management_group",
-            options_list=["--management-group", "-m"],
-            help="With --all: every subscription under this management group (needs Azure Resource Graph).",
-        )
+        _where_to_look(c, "With --all: ")
+
+
+def _group_without_default(c, text):
+    # No configured default: `az configure --defaults group=` must not quietly narrow a fleet command.
+    c.argument(
+        "resource_group_name",
+        options_list=["--resource-group", "-g"],
+        configured_default=None,
+        required=False,
+        help=text,
+    )
+
+
+def _where_to_look(c, condition=""):
+    """--subscriptions and --management-group, as every fleet command takes them."""
+    c.argument(
+        "subscriptions",
+        nargs="+",
+        help=f"{condition}Subscriptions (names or IDs) to look in. Default: every subscription the login can see.",
+    )
+    c.argument(
+        "management_group",
+        options_list=["--management-group", "-m"],
+        help=f"{condition}Look in every subscription under this management group (needs Azure Resource Graph).",
+    )
 
 
 def load_fleet_arguments(self):
@@ -164,24 +173,8 @@ def load_fleet_arguments(self):
 
     for scope in ("aks image-cleaner list", "aks image-cleaner set"):
         with self.argument_context(scope) as c:
-            c.argument(
-                "subscriptions",
-                nargs="+",
-                help="Subscriptions (names or IDs) to look in. Default: every subscription the login can see.",
-            )
-            c.argument(
-                "management_group",
-                options_list=["--management-group", "-m"],
-                help="Look in every subscription under this management group (needs Azure Resource Graph).",
-            )
-            # No configured default: `az configure --defaults group=` must not quietly narrow a fleet command.
-            c.argument(
-                "resource_group_name",
-                options_list=["--resource-group", "-g"],
-                configured_default=None,
-                required=False,
-                help="Only the clusters of this resource group.",
-            )
+            _where_to_look(c)
+            _group_without_default(c, "Only the clusters of this resource group.")
     with self.argument_context("aks image-cleaner set", arg_group="Image Cleaner") as c:
         c.argument(
             "enable",

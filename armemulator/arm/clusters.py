@@ -203,6 +203,19 @@ def sample_cluster(location="eastus", image_cleaner=None, windows_pool=False, vi
     }
 
 
+def with_monitoring(doc, workspace_id):
+    """`doc` with the monitoring add-on (Container Insights) sending to `workspace_id`, shaped as az writes it
+    (acs/_consts.py: CONST_MONITORING_ADDON_NAME "omsagent", CONST_MONITORING_LOG_ANALYTICS_WORKSPACE_RESOURCE_ID,
+    CONST_MONITORING_USING_AAD_MSI_AUTH)."""
+    properties = doc.setdefault("properties", {})
+    properties["addonProfiles"] = dict(properties.get("addonProfiles") or {})
+    properties["addonProfiles"]["omsagent"] = {
+        "enabled": True,
+        "config": {"logAnalyticsWorkspaceResourceID": workspace_id, "useAADAuth": "true"},
+    }
+    return doc
+
+
 RECORDED = ("automatic-aad-2025", "windows-service-principal-2023", "image-cleaner-2023")
 _RECORDED_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "recorded")
 

@@ -68,6 +68,7 @@ class EraserController:
             if node["metadata"]["labels"]["kubernetes.io/os"] == "linux"
         }
         self.node_faults = {}  # node -> logs.RUNTIME_UNREACHABLE or logs.SCANNER_PANIC
+        self.past_simulated = False  # whether the schedule before now was logged: once per cluster
         self.handled_generation = {}
         self.runs = 0
 
@@ -143,7 +144,11 @@ class EraserController:
     def past_runs(self, days, interval_hours, now=None):
         """Image Cleaner's schedule before now: a scheduled run every `interval_hours` over the last `days`, at its
         own time, to the log sink only (their pods are long gone). Nodes pull images between runs, so each run
-        finds the images every node starts with (NODE_IMAGES), and the images there now are left as they are."""
+        finds the images every node starts with (NODE_IMAGES), and the images there now are left as they are.
+        A cluster has one past: asked again, it adds nothing (returns 0)."""
+        if self.past_simulated:
+            return 0
+        self.past_simulated = True
         now = self.cluster.wall() if now is None else now
         exclusions, runs = self._exclusions(), 0
         started = now - interval_hours * 3600

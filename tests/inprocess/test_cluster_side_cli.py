@@ -75,3 +75,44 @@ def test_fleet_bad_input_is_refused_before_login(az, args, message):
 def test_fleet_good_input_reaches_login(az):
     code, _, err = az("aks", "image-cleaner", "set", "--enable", "--all", "--dry-run")
     assert code != 0 and NOT_LOGGED_IN in err
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["-g", "rg", "-n", "c", "--since", "30"], "--since 30 is not a window of time"),
+        (["-g", "rg", "-n", "c", "--since", "P1M"], "--since P1M is not a window of time"),
+        (["--all"], "A fleet's report reads what Container Insights kept: add --since"),
+        (["--all", "-n", "c", "--since", "7d"], "--name names one cluster"),
+        (["--all", "--ids", "x", "--since", "7d"], "one way only"),
+        (["--ids", "/subscriptions/s/resourceGroups/rg", "--since", "7d"], "is not a managed cluster resource ID"),
+        (["--subscriptions", "Prod", "-g", "rg", "-n", "c"], "--subscriptions and --management-group narrow a fleet"),
+        (["-g", "rg", "-n", "c", "--since", "7d", "--from-dir", "."], "--from-dir reads saved logs"),
+        (["-g", "rg", "--since", "7d"], "Give the cluster with --resource-group and --name"),
+    ],
+)
+def test_report_input_is_refused_before_login(az, args, message):
+    code, _, err = az("aks", "image-cleaner", "report", *args)
+    assert code != 0 and message in err and NOT_LOGGED_IN not in err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["-g", "rg", "-n", "c", "--since", "30d"],
+        ["-g", "rg", "-n", "c", "--since", "P1DT12H", "--show-query"],
+        ["--all", "--since", "2w", "-m", "Platform"],
+        ["--ids", "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/c",
+         "--since", "12h"],
+    ],
+)  # fmt: skip
+def test_report_good_input_reaches_login(az, args):
+    code, _, err = az("aks", "image-cleaner", "report", *args)
+    assert code != 0 and NOT_LOGGED_IN in err, err
+
+
+def test_report_help_shows_history_examples(az):
+    code, out, _ = az("aks", "image-cleaner", "report", "--help")
+    text = " ".join(out.split())
+    assert code == 0 and "--since" in text and "--show-query" in text and "--history" not in text
+    assert "az aks image-cleaner report --all --since 30d -o table" in text
