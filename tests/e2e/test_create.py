@@ -6,6 +6,9 @@ import pytest
 
 from tests.e2e.conftest import image_cleaner_of
 
+# Writes clusters through ARM: scripts/test.sh runs these again with ETags (IMAGECLEANER_E2E_ETAGS=spec).
+pytestmark = pytest.mark.arm_writes
+
 
 def new_name():
     return f"new-{uuid.uuid4().hex[:10]}"

@@ -11,6 +11,9 @@ from armemulator.arm.clusters import sample_cluster
 from tests.e2e.conftest import cluster_requests, image_cleaner_of, stored_image_cleaner
 from tests.e2e.test_update import differences
 
+# Writes clusters through ARM: scripts/test.sh runs these again with ETags (IMAGECLEANER_E2E_ETAGS=spec).
+pytestmark = pytest.mark.arm_writes
+
 NO_TRACEBACK = "Traceback"
 
 

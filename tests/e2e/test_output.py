@@ -1,6 +1,11 @@
 """Output formats, --query and `az aks show`, as scripts use them."""
 
+import pytest
+
 from tests.e2e.conftest import cluster_requests
+
+# Writes clusters through ARM: scripts/test.sh runs these again with ETags (IMAGECLEANER_E2E_ETAGS=spec).
+pytestmark = pytest.mark.arm_writes
 
 
 def test_tsv_with_query(az, make_cluster):
