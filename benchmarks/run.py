@@ -1,6 +1,7 @@
 """Benchmarks of the extension side by side with core az, in one run, on the local emulator.
 
-    .venv/bin/python benchmarks/run.py [--repeat 7] [--fleet-size 200] [--skip-fleet | --only-fleet | --only-scale]
+    .venv/bin/python benchmarks/run.py [--repeat 7] [--fleet-size 200]
+        [--skip-fleet | --only-fleet | --only-scale | --only-private | --only-history] [--wheel WHEEL]
 
 1. Start-up: `az aks show` and `az aks update --help` with the extension installed vs without it.
 2. One update: `az aks update --enable-image-cleaner` with the extension vs core az alone, same cluster
@@ -13,6 +14,11 @@
 4. Fleet at scale: 1,000 clusters in 10 subscriptions (the same operations and throttling, per subscription):
    `set --enable --all` vs core's shell loop measured on a sample and extrapolated; discovery time, requests,
    429s, the az process's CPU time and peak memory, and every stored setting checked.
+5. Private cluster (AKS run-command, a 10 s pod start): status, exclusion add, logs, report, each beside one
+   `az aks command invoke` running the same kubectl by hand; run --wait against the run's duration plus one pod
+   start; the run-commands each sent (--only-private).
+6. The fleet's history: `report --all --since 30d` over 1,000 clusters in 10 workspaces with 30 days of runs:
+   queries, time, the az process's peak memory (--only-history).
 Prints a table of medians and ratios, and writes benchmarks/results.json. Not a test: nothing here passes or fails.
 """
 
@@ -249,6 +255,141 @@ def fleet_at_scale(work, wheel, subscriptions, per_subscription, sample, max_par
         process.terminate()
 
 
+# --- private clusters: each command against core's `az aks command invoke` running the same kubectl by hand ------
+
+# What a user types into `az aks command invoke --command` for what each command does (one invoke each).
+BY_HAND = {
+    "status": "kubectl get configmap eraser-manager-config -n kube-system -o yaml; "
+    "kubectl get imagelists.eraser.sh imagelist -o yaml; kubectl get pods -n kube-system -o wide",
+    "exclusion add": "kubectl create configmap imagecleaner-exclusions -n kube-system "
+    '--from-literal=excluded.json=\'{"excluded": ["docker.io/library/redis:*"]}\' '
+    "--dry-run=client -o yaml | kubectl apply -f - && "
+    "kubectl label configmap imagecleaner-exclusions -n kube-system eraser.sh/exclude.list=true --overwrite",
+    "logs": "for p in $(kubectl get pods -n kube-system -o name | grep eraser-aks); do "
+    "kubectl logs -n kube-system $p --all-containers; done",
+    "report": "for p in $(kubectl get pods -n kube-system -o name | grep eraser-aks); do "
+    "kubectl logs -n kube-system $p --all-containers; done",
+}
+
+
+def private_cluster(work, wheel, start_seconds=10, run_seconds=5, repeat=3):
+    """Each cluster-side command on a private cluster (through AKS run-command, `start_seconds` for each pod to
+    start, as the emulator models it) beside one `az aks command invoke` running the same kubectl by hand."""
+    from tests.e2e.test_enterprise_access import body as cluster_body
+
+    process, emulator = start_emulator(os.path.join(work, "private"))
+    try:
+        envs = {
+            "core": profile(emulator, work, "private-core"),
+            "extension": profile(emulator, work, "private-ext", wheel),
+        }
+        emulator.configure(run_command_start_seconds=start_seconds, kube_run_seconds=run_seconds)
+        emulator.put_cluster(emulator.subscription, GROUP, "private", cluster_body(private=True))
+        emulator.scheduled_run(emulator.subscription, GROUP, "private")
+        target = ["-g", GROUP, "-n", "private"]
+        rows = []
+        commands = {
+            "status": ["status"],
+            "exclusion add": ["exclusion", "add", "--images", "docker.io/library/redis:*"],
+            "logs": ["logs"],
+            "report": ["report"],
+        }
+
+        def posts():
+            return sum(1 for r in emulator.requests() if r["path"].lower().endswith("/runcommand"))
+
+        for label, args in commands.items():
+            times = {"core": [], "extension": []}
+            counts = {"core": 0, "extension": 0}
+            for _ in range(repeat):
+                emulator.clear_requests()
+                times["extension"].append(
+                    timed(["aks", "image-cleaner", *args, *target, "-o", "none"], envs["extension"])
+                )
+                counts["extension"] = posts()
+                emulator.clear_requests()
+                invoke = ["aks", "command", "invoke", *target, "--command", BY_HAND[label], "-o", "none"]
+                times["core"].append(timed(invoke, envs["core"]))
+                counts["core"] = posts()
+            core, extension = statistics.median(times["core"]), statistics.median(times["extension"])
+            row = {
+                "benchmark": f"private cluster, {start_seconds} s pod start: {label} vs one `az aks command invoke`",
+                "core_s": round(core, 2),
+                "extension_s": round(extension, 2),
+                "ratio": round(extension / core, 3),
+                "run_commands": {"core": counts["core"], "extension": counts["extension"]},
+                "runs": repeat,
+            }
+            print(json.dumps(row), flush=True)
+            rows.append(row)
+        times = []
+        run_wait = ["aks", "image-cleaner", "run", *target, "--images", "docker.io/library/alpine:3.7.3", "--wait"]
+        for _ in range(repeat):
+            emulator.clear_requests()
+            times.append(timed([*run_wait, "-o", "none"], envs["extension"]))
+        row = {
+            "benchmark": f"private cluster, {start_seconds} s pod start: run --wait of a {run_seconds} s run",
+            "extension_s": round(statistics.median(times), 2),
+            "target_s": run_seconds + start_seconds,
+            "run_commands": posts(),
+            "runs": repeat,
+        }
+        print(json.dumps(row), flush=True)
+        rows.append(row)
+        return rows
+    finally:
+        process.terminate()
+
+
+# --- the fleet's history -----------------------------------------------------------------------------------------
+
+
+def fleet_history(work, wheel, subscriptions=10, per_subscription=100, workspaces=10, days=30, nodes=3):
+    """`report --all --since 30d` over subscriptions x per_subscription clusters whose monitoring add-ons send to
+    `workspaces` workspaces, each with `days` of its weekly schedule logged on `nodes` nodes."""
+    import resource
+
+    process, emulator = start_emulator(os.path.join(work, "history"), "--subscriptions", str(subscriptions))
+    try:
+        env = profile(emulator, work, "history-ext", wheel)
+        subs = [f"00000000-0000-0000-0000-{n:012d}" for n in range(1, subscriptions + 1)]
+        started = time.perf_counter()
+        for sub in subs:
+            emulator.seed_fleet(
+                [sub], per_subscription, image_cleaner=(True, 168), workspaces=workspaces, history_days=days,
+                linux_nodes=nodes,
+            )  # fmt: skip
+        seeded_s = time.perf_counter() - started
+        emulator.clear_requests()
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        completed, elapsed = run_az(
+            ["aks", "image-cleaner", "report", "--all", "--since", f"{days}d", "-o", "json"], env
+        )
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if completed.returncode != 0:
+            sys.exit(f"report --all failed: {completed.stderr[-2000:]}")
+        result = json.loads(completed.stdout)
+        requests = emulator.requests()
+        queries = [r for r in requests if r["path"].lower().startswith("/v1/")]
+        row = {
+            "benchmark": f"fleet history: report --all --since {days}d over {subscriptions * per_subscription} "
+            f"clusters in {workspaces} workspaces ({nodes} nodes each)",
+            "extension_s": round(elapsed, 2),
+            "log_analytics_queries": len(queries),
+            "resource_graph_queries": sum(1 for r in requests if r["path"].lower().endswith("/resources")),
+            "clusters": len(result),
+            "clusters_with_history": sum(1 for r in result if r["history"] == "kept"),
+            "rows": sum(len(r["rows"]) for r in result),
+            "az_cpu_s": round((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), 1),
+            "az_peak_rss_mib": round(after.ru_maxrss / 1024, 1),
+            "seeding_s": round(seeded_s, 1),
+        }
+        print(json.dumps(row), flush=True)
+        return row
+    finally:
+        process.terminate()
+
+
 EMPTY_EXTENSION = {
     "setup.py": (
         "from setuptools import setup\n"
@@ -326,6 +467,10 @@ def main():
     parser.add_argument("--scale-sample", type=int, default=10, help="clusters core's loop is measured on")
     parser.add_argument("--only-scale", action="store_true", help="run the fleet-at-scale row alone")
     parser.add_argument("--only-fleet", action="store_true", help="run the two fleet rows alone")
+    parser.add_argument("--only-private", action="store_true", help="run the private-cluster rows alone")
+    parser.add_argument("--only-history", action="store_true", help="run the fleet-history row alone")
+    parser.add_argument("--wheel", help="the extension's wheel (default: the newest in dist/)")
+    parser.add_argument("--private-start-seconds", type=float, default=10)
     parser.add_argument("--scale-max-parallel", type=int, help="--max-parallel for the fleet-at-scale row")
     parser.add_argument(
         "--instructions",
@@ -334,22 +479,36 @@ def main():
     )
     args = parser.parse_args()
     wheels = sorted(f for f in os.listdir(os.path.join(REPO, "dist")) if f.endswith(".whl"))
-    wheel = os.path.join(REPO, "dist", wheels[-1])
+    wheel = args.wheel or os.path.join(REPO, "dist", wheels[-1])
     work = tempfile.mkdtemp(prefix="imagecleaner-bench-")
-    if args.only_scale:
-        row = fleet_at_scale(work, wheel, args.scale_subscriptions, args.scale_per_subscription, args.scale_sample)
-        _write([row], "results-scale.json")
-        return
-    if args.only_fleet:
-        rows = [
-            fleet(work, wheel, args.fleet_size),
-            fleet_at_scale(
-                work, wheel, args.scale_subscriptions, args.scale_per_subscription, args.scale_sample,
-                args.scale_max_parallel,
-            ),
-        ]  # fmt: skip
-        _write(rows, "results-fleet.json")
-        return
+    alone = {
+        "only_private": ("results-private.json", lambda: private_cluster(work, wheel, args.private_start_seconds)),
+        "only_history": ("results-history.json", lambda: [fleet_history(work, wheel)]),
+        "only_scale": (
+            "results-scale.json",
+            lambda: [
+                fleet_at_scale(work, wheel, args.scale_subscriptions, args.scale_per_subscription, args.scale_sample)
+            ],
+        ),
+        "only_fleet": (
+            "results-fleet.json",
+            lambda: [
+                fleet(work, wheel, args.fleet_size),
+                fleet_at_scale(
+                    work,
+                    wheel,
+                    args.scale_subscriptions,
+                    args.scale_per_subscription,
+                    args.scale_sample,
+                    args.scale_max_parallel,
+                ),
+            ],
+        ),
+    }
+    for flag, (name, run) in alone.items():
+        if getattr(args, flag):
+            _write(run(), name)
+            return
     process, emulator = start_emulator(work)
     rows = []
     try:
@@ -391,11 +550,13 @@ def main():
             rows += instruction_rows(update, envs, before=reset)
     finally:
         process.terminate()
+    rows += private_cluster(work, wheel, start_seconds=args.private_start_seconds)
     if not args.skip_fleet:
         rows.append(fleet(work, wheel, args.fleet_size))
         rows.append(
             fleet_at_scale(work, wheel, args.scale_subscriptions, args.scale_per_subscription, args.scale_sample)
         )
+        rows.append(fleet_history(work, wheel))
     _write(rows, "results.json")
 
 
