@@ -32,7 +32,7 @@ def register(cli_ctx):
     cli_ctx.register_event(EVENT_INVOKER_POST_LOAD_ARGUMENTS, _on_arguments_loaded)
 
 
-def _on_arguments_loaded(cli_ctx, commands_loader=None, **_):
+def _on_arguments_loaded(_cli_ctx, commands_loader=None, **_):
     for name in COMMANDS:
         command = (commands_loader.command_table if commands_loader else {}).get(name)
         if command is not None and not getattr(command, "_imagecleaner_adapted", False):

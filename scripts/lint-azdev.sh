@@ -30,26 +30,8 @@ NOT_END_PATTERN: '^$'
 NUMBER_SIGN_PATTERN: '^$'
 YAML
 cp -r azext_imagecleaner setup.py README.md HISTORY.rst "$work/ext/imagecleaner/"
-# The project's exclusions, plus one computed for each argument aks create/update inherit from core az:
-# those keep core's names (and core's own linter exclusions), which the extension must not rename.
-"$venv/bin/python" - linter_exclusions.yml "$work/ext/imagecleaner/linter_exclusions.yml" <<'PY'
-import inspect, sys
-import yaml
-from azure.cli.command_modules.acs import custom
-
-ours = {"enable_image_cleaner", "disable_image_cleaner", "image_cleaner_interval_hours"}
-with open(sys.argv[1]) as f:
-    exclusions = yaml.safe_load(f) or {}
-for command, handler in (("aks create", custom.aks_create), ("aks update", custom.aks_update)):
-    parameters = exclusions.setdefault(command, {}).setdefault("parameters", {})
-    for name in inspect.signature(handler).parameters:
-        if name not in ours and name not in ("cmd", "client"):
-            rules = parameters.setdefault(name, {}).setdefault("rule_exclusions", [])
-            if "option_length_too_long" not in rules:
-                rules.append("option_length_too_long")
-with open(sys.argv[2], "w") as f:
-    yaml.safe_dump(exclusions, f)
-PY
+# No linter exclusions: the extension registers only its own commands. It adapts aks create/update (core's or
+# another extension's) when az runs them, so the linter never sees those flags, whose names are core az's.
 (cd "$work/ext/imagecleaner" && "$repo/$venv/bin/python" setup.py -q egg_info >/dev/null 2>&1)
 
 # `azdev setup` would download its pylint and flake8 settings; the project's own go in their place.

@@ -99,7 +99,7 @@ class RunCommandKube:
                 chunks.append((entry["pod"], entry["container"], entry["have"], length))
                 budget -= length
             nonce = secrets.token_hex(8)
-            (output,) = self._outputs([_kubectl.LogChunks(namespace, tuple(chunks))], nonce)
+            output = self._outputs([_kubectl.LogChunks(namespace, tuple(chunks))], nonce)[0]
             if output.exit_code:
                 raise _refusal(output, "kubectl logs")
             found = _kubectl.read_chunks(output.stdout, nonce)
