@@ -1,13 +1,27 @@
 """`az aks create` with the Image Cleaner flags."""
 
+import subprocess
 import uuid
 
 import pytest
 
-from tests.e2e.conftest import image_cleaner_of
+from tests.e2e.conftest import AZ, RESOURCE_GROUP, image_cleaner_of
 
 # Writes clusters through ARM: scripts/test.sh runs these again with ETags (IMAGECLEANER_E2E_ETAGS=spec).
 pytestmark = pytest.mark.arm_writes
+
+
+@pytest.fixture(scope="module", autouse=True)
+def resource_group(az_env):
+    """The group the clusters are created in, made as a user would before a create (tests may run alone)."""
+    subprocess.run(
+        [AZ, "group", "create", "-n", RESOURCE_GROUP, "-l", "westeurope", "-o", "none"],
+        env=az_env,
+        stdin=subprocess.DEVNULL,
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
 
 
 def new_name():
@@ -29,16 +43,16 @@ def the_put(emulator, name):
 )
 def test_create_with_image_cleaner(az, emulator, flags, expected):
     name = new_name()
-    result = az("aks", "create", "-g", "e2e-rg", "-n", name, "--no-ssh-key", *flags, "-o", "json")
+    result = az("aks", "create", "-g", RESOURCE_GROUP, "-n", name, "--no-ssh-key", *flags, "-o", "json")
     assert result.code == 0, result.err
     assert image_cleaner_of(the_put(emulator, name)["body"]) == expected
-    assert image_cleaner_of(emulator.cluster(emulator.subscription, "e2e-rg", name)) == expected
+    assert image_cleaner_of(emulator.cluster(emulator.subscription, RESOURCE_GROUP, name)) == expected
     assert result.json["securityProfile"]["imageCleaner"] == expected
 
 
 def test_create_without_image_cleaner_flags_sends_no_profile(az, emulator):
     name = new_name()
-    result = az("aks", "create", "-g", "e2e-rg", "-n", name, "--no-ssh-key", "--tags", "env=test", "-o", "none")
+    result = az("aks", "create", "-g", RESOURCE_GROUP, "-n", name, "--no-ssh-key", "--tags", "env=test", "-o", "none")
     assert result.code == 0, result.err
     body = the_put(emulator, name)["body"]
     assert image_cleaner_of(body) is None
@@ -51,7 +65,7 @@ def test_create_with_other_core_flags(az, emulator):
         "aks",
         "create",
         "-g",
-        "e2e-rg",
+        RESOURCE_GROUP,
         "-n",
         name,
         "--no-ssh-key",
