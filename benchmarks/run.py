@@ -568,7 +568,7 @@ def _write(rows, name):
         )
     print("\nbenchmark".ljust(62), "core".rjust(9), "extension".rjust(10), "ratio".rjust(7))
     for row in rows:
-        ratio = row.get("ratio") or f"{row.get('speedup')}x faster"
+        ratio = row.get("ratio") or (f"{row['speedup']}x faster" if row.get("speedup") else "-")
         core, extension = row.get("core_s", row.get("core_instructions")), row.get("extension_s")
         extension = extension if extension is not None else row.get("extension_instructions")
         print(row["benchmark"][:60].ljust(61), str(core).rjust(9), str(extension).rjust(10), str(ratio).rjust(7))
