@@ -142,6 +142,7 @@ class Handler(BaseHTTPRequestHandler):
         except Exception as ex:  # noqa: BLE001 - an emulator bug must still answer like ARM would
             self._send(500, {"error": {"code": "InternalServerError", "message": f"emulator: {ex!r}"}})
         entry["status"] = self._status
+        entry["seconds"] = round(time.time() - entry["time"], 4)  # how long the answer took here
         if getattr(self, "_caller", None) is not None:
             entry["caller"], self._caller = self._caller, None
         self.store.log(entry)
@@ -627,7 +628,8 @@ class Handler(BaseHTTPRequestHandler):
     def _seed_fleet(self, spec):
         """Many clusters at once: {"subscriptions": [...], "per_subscription": N, "prefix", "image_cleaner"}, each
         shaped by a recorded document (recorded/README.md), spread over five resource groups. With "workspaces": W,
-        each cluster's monitoring add-on sends to one of W workspaces (round robin), its agent takes kube-system
+        each cluster's monitoring add-on sends to one of W workspaces (round robin; in "workspace_subscription", a
+        central one, or else in the cluster's own subscription), its agent takes kube-system
         (schema "agent", v2 by default), and "history_days" of its schedule are logged; "linux_nodes" sizes it."""
         from armemulator.seed import agent_configmap
 
@@ -648,7 +650,8 @@ class Handler(BaseHTTPRequestHandler):
                 body = template
                 if workspaces:
                     workspace = (
-                        f"/subscriptions/{subscription}/resourceGroups/logs/providers/Microsoft.OperationalInsights/"
+                        f"/subscriptions/{spec.get('workspace_subscription') or subscription}/resourceGroups/logs/"
+                        "providers/Microsoft.OperationalInsights/"
                         f"workspaces/logs-{len(names) % workspaces}"
                     )
                     body = clusters.with_monitoring(copy.deepcopy(template), workspace)

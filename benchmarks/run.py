@@ -346,7 +346,8 @@ def private_cluster(work, wheel, start_seconds=10, run_seconds=5, repeat=3):
 
 def fleet_history(work, wheel, subscriptions=10, per_subscription=100, workspaces=10, days=30, nodes=3):
     """`report --all --since 30d` over subscriptions x per_subscription clusters whose monitoring add-ons send to
-    `workspaces` workspaces, each with `days` of its weekly schedule logged on `nodes` nodes."""
+    `workspaces` workspaces (in the first subscription, as a central logging subscription would hold them), each
+    with `days` of its weekly schedule logged on `nodes` nodes."""
     import resource
 
     process, emulator = start_emulator(os.path.join(work, "history"), "--subscriptions", str(subscriptions))
@@ -357,7 +358,7 @@ def fleet_history(work, wheel, subscriptions=10, per_subscription=100, workspace
         for sub in subs:
             emulator.seed_fleet(
                 [sub], per_subscription, image_cleaner=(True, 168), workspaces=workspaces, history_days=days,
-                linux_nodes=nodes,
+                linux_nodes=nodes, workspace_subscription=subs[0],
             )  # fmt: skip
         seeded_s = time.perf_counter() - started
         emulator.clear_requests()
@@ -376,6 +377,7 @@ def fleet_history(work, wheel, subscriptions=10, per_subscription=100, workspace
             f"clusters in {workspaces} workspaces ({nodes} nodes each)",
             "extension_s": round(elapsed, 2),
             "log_analytics_queries": len(queries),
+            "query_seconds": sorted(round(r["seconds"], 2) for r in queries),
             "resource_graph_queries": sum(1 for r in requests if r["path"].lower().endswith("/resources")),
             "clusters": len(result),
             "clusters_with_history": sum(1 for r in result if r["history"] == "kept"),

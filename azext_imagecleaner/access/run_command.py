@@ -15,8 +15,11 @@ from azext_imagecleaner.access import _kubectl, steps
 
 logger = get_logger(__name__)
 
-# Seconds between polls of a command's result: the first come fast, as most commands end within seconds.
-POLL_SECONDS = (1, 1, 2, 2, 3, 5)
+# Seconds between polls of a command's result. Once the POST has answered, the pod runs (it answers when the pod
+# started, see armemulator/arm/runcommand.py): most scripts end within seconds, `run --wait` when the run does. A
+# poll a second for the first 10 s, every 2 s to 30 s, then every 5 s as core's `command invoke` polls throughout
+# (ARMPolling(5), ../shared/aks-access.md): at most 30 reads in a minute, far inside ARM's read budget.
+POLL_SECONDS = (1,) * 10 + (2,) * 10 + (5,)
 # Core's `az aks command invoke` waits at most this long for a command (cli 2.76 and 2.91).
 DEFAULT_TIMEOUT = 300
 

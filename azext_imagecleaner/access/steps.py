@@ -81,7 +81,9 @@ class WaitFor(NamedTuple):
 
 RECREATE_ATTEMPTS = 10
 EDIT_ATTEMPTS = 3
-POLL_SECONDS = 2
+# Between reads of an object waited for: a GET a second is nothing to an API server, and `run --wait` ends within a
+# second of the run.
+POLL_SECONDS = 1
 
 
 def edit_json_list(current, step):
