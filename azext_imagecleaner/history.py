@@ -17,8 +17,10 @@ from azext_imagecleaner import _errors, _history, _monitor
 
 logger = get_logger(__name__)
 
-# Workspaces queried at once.
-PARALLEL_QUERIES = 10
+# Workspaces queried at once: Log Analytics runs at most five queries of a user at a time and queues the rest
+# (Azure Monitor service limits, "User query throttling"; MicrosoftDocs/azure-monitor-docs
+# includes/azure-monitor-limits-log-queries.md), so more threads would only hold more answers in memory.
+PARALLEL_QUERIES = 5
 
 
 def _window_text(window):
