@@ -203,8 +203,9 @@ long-summary: >-
     first: one query on the cluster's own resource ID (reading the cluster is enough), on the Log Analytics
     endpoint of az's cloud. For a fleet (--all or --ids), one query per workspace, each for at most 100 clusters,
     and a row per cluster: images removed, vulnerable ones among them, failures and the last run, or why there is
-    no history. Where nothing was kept, the command says why and how to start keeping it: no monitoring add-on, or
-    an agent that leaves kube-system out (ConfigMap kube-system/container-azm-ms-agentconfig).
+    no history; a query that fails costs only its own clusters their history, and the command then exits 1 after
+    printing every row. Where nothing was kept, the command says why and how to start keeping it: no monitoring
+    add-on, or an agent that leaves kube-system out (ConfigMap kube-system/container-azm-ms-agentconfig).
 examples:
   - name: Report on the worker pods running now.
     text: az aks image-cleaner report -g MyResourceGroup -n MyManagedCluster -o table

@@ -10,6 +10,7 @@ it says why instead of an empty report: no monitoring add-on, or an agent that l
 """
 
 import concurrent.futures
+from typing import NamedTuple
 
 from knack.log import get_logger
 
@@ -125,10 +126,34 @@ def fleet_report(cmd, window, show_query, cluster_ids, resource_group_name, subs
             row.update(history="no monitoring add-on", rows=[], summary=None)
         else:
             by_workspace.setdefault(row["workspace"].lower(), []).append(row)
+    plans = _plans(cmd, by_workspace)
+    if show_query:
+        return [
+            {"workspace": p.workspace, "resource": p.resource, "query": p.text, "timespan": _iso(window)} for p in plans
+        ]
+    found, failed = _run(cmd, plans, window)
+    for row in rows:
+        if not row["workspace"]:
+            continue
+        result = found.get(row["id"].lower())
+        error = failed.get(row["id"].lower())
+        if error is not None:
+            row.update(history="query failed", error=error, rows=[], summary=None)
+        elif result and result["rows"]:
+            row.update(history="kept", rows=result["rows"], totals=result["totals"], summary=_history.summary(result))
+        else:
+            row.update(history="no Eraser log lines in the window", rows=[], summary=None)
+    _say_what_is_missing(cmd, rows, window)
+    return sorted(rows, key=lambda r: (r["subscription"] or "", r["resourceGroup"] or "", r["name"]))
+
+
+def _plans(cmd, by_workspace):
+    """The queries for {workspace resource ID (lower case): its clusters' rows}: one per workspace and 100
+    clusters, or one per cluster where the workspace's ID cannot be read."""
     from azext_imagecleaner._discovery import customer_ids
 
     ids = customer_ids(cmd.cli_ctx, list(by_workspace))
-    plans = []  # (what, query text, workspace customer ID or None, resource ID or None)
+    plans = []
     for workspace, members in by_workspace.items():
         customer = ids.get(workspace)
         if customer is None:
@@ -137,22 +162,17 @@ def fleet_report(cmd, window, show_query, cluster_ids, resource_group_name, subs
                 workspace,
                 len(members),
             )
-            plans += [(f"cluster '{m['name']}'", _history.query(), None, m["id"]) for m in members]
+            plans += [_Plan(f"cluster '{m['name']}'", _history.query(), None, m["id"], (m["id"],)) for m in members]
             continue
         for chunk in _history.chunks(members):
-            plans.append((f"workspace {workspace}", _history.query([m["id"] for m in chunk]), customer, None))
-    if show_query:
-        return [{"workspace": w, "resource": r, "query": q, "timespan": _iso(window)} for _, q, w, r in plans]
-    found = _run(cmd, plans, window)
-    for row in rows:
-        if not row["workspace"]:
-            continue
-        result = found.get(row["id"].lower())
-        if result and result["rows"]:
-            row.update(history="kept", rows=result["rows"], totals=result["totals"], summary=_history.summary(result))
-        else:
-            row.update(history="no Eraser log lines in the window", rows=[], summary=None)
-    without = [r for r in rows if r["history"] != "kept"]
+            chunk_ids = tuple(m["id"] for m in chunk)
+            plans.append(_Plan(f"workspace {workspace}", _history.query(chunk_ids), customer, None, chunk_ids))
+    return plans
+
+
+def _say_what_is_missing(cmd, rows, window):
+    """Warn of the clusters without history; where queries failed, say why, and exit 1 after the output."""
+    without = [r for r in rows if r["history"] not in ("kept", "query failed")]
     if without:
         logger.warning(
             "%d of %d cluster(s) have no history in the last %s (see their 'history'): for the reason, run "
@@ -161,22 +181,54 @@ def fleet_report(cmd, window, show_query, cluster_ids, resource_group_name, subs
             len(rows),
             _window_text(window),
         )
-    return sorted(rows, key=lambda r: (r["subscription"] or "", r["resourceGroup"] or "", r["name"]))
+    failures = sorted({r["error"] for r in rows if r["history"] == "query failed"})
+    if failures:
+        # As `set` does for the clusters it could not change: every row printed, then exit 1.
+        from azext_imagecleaner.fleet import _exit_non_zero_after_output
+
+        logger.error(
+            "%d of %d cluster(s) have no history here because their query failed (see their 'error'): %s",
+            sum(1 for r in rows if r["history"] == "query failed"),
+            len(rows),
+            "; ".join(failures[:3]),
+        )
+        _exit_non_zero_after_output(cmd.cli_ctx)
+
+
+class _Plan(NamedTuple):
+    """One query: `what` names it in words; in a workspace (its customer ID) or a resource's scope; for `members`."""
+
+    what: str
+    text: str
+    workspace: str | None
+    resource: str | None
+    members: tuple
 
 
 def _run(cmd, plans, window):
-    """Run the queries, a few at a time; {cluster resource ID (lower case): report}."""
+    """Run the queries, a few at a time: ({cluster resource ID (lower case): report}, {cluster resource ID (lower
+    case): why its query failed}). A query that fails costs its own clusters their history, not the fleet's."""
+    from azure.cli.core.azclierror import AzCLIError
+
     client = _monitor.logs_client(cmd.cli_ctx)
-    found = {}
+    found, failed = {}, {}
 
     def one(plan):
-        what, text, workspace, resource = plan
-        return _history.reports(_monitor.query(client, text, window, what, workspace=workspace, resource=resource))
+        try:
+            rows = _monitor.query(
+                client, plan.text, window, plan.what, workspace=plan.workspace, resource=plan.resource
+            )
+        except AzCLIError as ex:
+            return plan, None, ex.error_msg
+        return plan, _history.reports(rows), None
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=min(PARALLEL_QUERIES, len(plans) or 1)) as pool:
-        for reports in pool.map(one, plans):
-            found.update(reports)
-    return found
+        for plan, reports, error in pool.map(one, plans):
+            if error is None:
+                found.update(reports)
+            else:
+                failed.update((m.lower(), error) for m in plan.members)
+    return found, failed
 
 
 def _fleet_clusters(cmd, cluster_ids, resource_group_name, subscriptions, management_group):

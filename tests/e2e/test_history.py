@@ -216,3 +216,27 @@ def test_a_fleet_is_one_query_per_workspace(az, emulator, make_cluster):
     assert asked == {frozenset(cluster_id(c).lower() for c in members) for members in (first, [*second, excluded])}
     table = az("aks", "image-cleaner", "report", "--all", "-g", group, "--since", "30d", "-o", "table")
     assert "ImagesRemoved" in table.out.splitlines()[0] and "no monitoring add-on" in table.out
+
+
+def test_a_failed_workspace_query_costs_only_its_own_clusters(az, emulator, make_cluster):
+    group = f"hist-{uuid.uuid4().hex[:8]}"
+    readable = [monitored(make_cluster, emulator, workspace="ws-open", group=group) for _ in range(2)]
+    refused = [monitored(make_cluster, emulator, workspace="ws-closed", group=group) for _ in range(2)]
+    command = ("aks", "image-cleaner", "report", "--all", "-g", group, "--since", "30d")
+    assert az(*command, "-o", "json").code == 0
+    # The closed workspace's query path (by its customer ID), as az asked for it: the one listing its clusters.
+    closed = next(
+        q["path"] for q in log_queries(emulator) if cluster_id(refused[0]).lower() in q["body"]["query"]
+    )  # fmt: skip
+    emulator.clear_requests()
+    emulator.add_fault(path_contains=closed, method="POST", status=403, code="InsufficientAccessError", times=99)
+    result = az(*command, "-o", "json")
+    assert result.code == 1 and "Traceback" not in result.err
+    rows = {r["name"]: r for r in result.json}
+    assert {rows[c.name]["history"] for c in readable} == {"kept"}
+    assert all(rows[c.name]["summary"]["imagesRemoved"] == 48 for c in readable)
+    for cluster in refused:
+        assert rows[cluster.name]["history"] == "query failed" and rows[cluster.name]["rows"] == []
+        assert "refused the query" in rows[cluster.name]["error"] and "(403)" in rows[cluster.name]["error"]
+    assert "2 of 4 cluster(s) have no history here because their query failed" in result.err
+    assert sorted(q["status"] for q in log_queries(emulator)) == [200, 403]  # a 403 is not retried
