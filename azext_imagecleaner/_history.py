@@ -16,8 +16,10 @@ from azext_imagecleaner import _report
 
 WORKER_PREFIXES = ("eraser-aks-", "collector-aks-")
 NAMESPACE = "kube-system"
-# A Log Analytics query may reach at most 100 resources (../shared/container-insights.md §4), and the service
-# stores `_ResourceId` in lower case.
+# At most 100 clusters a query. The documented limit of 100 is on the workspaces and resources one query reaches
+# (MicrosoftDocs/azure-monitor-docs includes/azure-monitor-limits-log-queries.md); a fleet's query reaches one
+# workspace, so this is more than the limit asks, and it keeps each answer smaller. The service stores
+# `_ResourceId` in lower case (../shared/container-insights.md).
 MAX_RESOURCES_PER_QUERY = 100
 COLUMNS = ("_ResourceId", "Computer", "PodName", "ContainerName", "Line")
 
