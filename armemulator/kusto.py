@@ -122,7 +122,7 @@ class Database:
             columns = self.tables[name]
             with tempfile.NamedTemporaryFile("w", suffix=".ndjson", delete=False, encoding="utf-8") as f:
                 for row in rows:
-                    f.write(json.dumps({c: _json_value(row.get(c), t) for c, t in columns}) + "\n")
+                    f.write(json.dumps({c: _json_value(row.get(c)) for c, _ in columns}) + "\n")
             spec = ", ".join(f"'{c}': '{_DUCK_TYPES[t]}'" for c, t in columns)
             try:
                 self._con.execute(
@@ -134,11 +134,11 @@ class Database:
             rows.clear()
 
 
-def _json_value(value, kind):
+def _json_value(value):
+    """A row's value as the newline-delimited JSON that `_load` reads: datetimes as text; dynamic values stay
+    objects, which the JSON column type reads back as they are."""
     if isinstance(value, datetime.datetime):
         return value.strftime("%Y-%m-%dT%H:%M:%S.%f")
-    if kind == "dynamic" and value is not None:
-        return value  # read back as JSON
     return value
 
 

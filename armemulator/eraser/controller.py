@@ -146,13 +146,13 @@ class EraserController:
         own time, to the log sink only (their pods are long gone). Nodes pull images between runs, so each run
         finds the images every node starts with (NODE_IMAGES), and the images there now are left as they are.
         A cluster has one past: asked again, it adds nothing (returns 0)."""
-        if self.past_simulated:
+        if self.past_simulated or not self.log_sink:
             return 0
         self.past_simulated = True
         now = self.cluster.wall() if now is None else now
         exclusions, runs = self._exclusions(), 0
         started = now - interval_hours * 3600
-        while started >= now - days * 86400 and self.log_sink:
+        while started >= now - days * 86400:
             ticks = itertools.count()
 
             def wall(at=started, ticks=ticks):
