@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 
+from armemulator import launch
 from armemulator.azprofile import AzStepError, az_environment, install_extension, login
 from armemulator.control import Emulator
 from armemulator.kubernetes.auth import CLUSTER_ADMIN
@@ -55,11 +56,8 @@ class Sandbox:
         if os.path.exists(self.ready_file):
             os.remove(self.ready_file)
         with open(os.path.join(self.dir, "emulator.log"), "a", encoding="utf-8") as log:
-            subprocess.Popen(
+            launch.start(
                 [
-                    sys.executable,
-                    "-m",
-                    "armemulator",
                     "--seed",
                     "demo",
                     "--operation-seconds",
@@ -71,7 +69,6 @@ class Sandbox:
                     "--ready-file",
                     self.ready_file,
                 ],
-                cwd=REPO,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,

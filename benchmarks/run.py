@@ -35,6 +35,7 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
+from armemulator import launch  # noqa: E402
 from armemulator.arm.clusters import sample_cluster  # noqa: E402
 from armemulator.azprofile import az_environment, install_extension, login  # noqa: E402
 from armemulator.control import Emulator  # noqa: E402
@@ -47,11 +48,8 @@ def start_emulator(work, *extra):
     os.makedirs(work, exist_ok=True)
     ready = os.path.join(work, "ready.json")
     log = open(os.path.join(work, "emulator.log"), "w")  # lives as long as the emulator
-    process = subprocess.Popen(
-        [sys.executable, "-m", "armemulator", "--ready-file", ready, "--certs", os.path.join(work, "certs"), *extra],
-        cwd=REPO,
-        stdout=log,
-        stderr=subprocess.STDOUT,
+    process = launch.start(
+        ["--ready-file", ready, "--certs", os.path.join(work, "certs"), *extra], stdout=log, stderr=subprocess.STDOUT
     )
     deadline = time.monotonic() + 30
     while not os.path.exists(ready):

@@ -7,4 +7,7 @@ action=${1:-up}
 if [ "$action" = up ]; then
     scripts/setup.sh
 fi
+# The sandbox's own modules come from this folder, which `python -m` puts on sys.path only without
+# PYTHONSAFEPATH; .sandbox/env.sh exports it for az, so a shell that sourced it passes it on.
+unset PYTHONSAFEPATH
 exec "${IMAGECLEANER_VENV:-.venv}/bin/python" -m armemulator.sandbox "$@"

@@ -16,10 +16,11 @@ from dataclasses import dataclass
 
 import pytest
 
+from armemulator import launch
 from armemulator.arm.clusters import sample_cluster
 from armemulator.azprofile import az_environment, install_extension, login
 from armemulator.control import Emulator
-from tests.wheel import REPO, built_wheel
+from tests.wheel import built_wheel
 
 AZ = os.environ.get("IMAGECLEANER_AZ") or os.path.join(os.path.dirname(sys.executable), "az")
 RESOURCE_GROUP = "e2e-rg"
@@ -52,19 +53,8 @@ def emulator(tmp_path_factory):
     work = tmp_path_factory.mktemp("emulator")
     ready = work / "ready.json"
     with open(work / "emulator.log", "w") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "armemulator",
-                "--ready-file",
-                str(ready),
-                "--certs",
-                str(work / "certs"),
-                "--subscriptions",
-                "2",
-            ],
-            cwd=REPO,
+        process = launch.start(
+            ["--ready-file", str(ready), "--certs", str(work / "certs"), "--subscriptions", "2"],
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
