@@ -411,3 +411,17 @@ def test_a_scheduled_run_s_verdicts_do_not_leak_into_a_later_manual_run_on_the_n
     parse_lines([zap("remover", "removed image", given=TAG, imageID=ID, name=IMG)], "n", "remover", parsed, "manual")
     (row,) = report(parsed)["rows"]
     assert (row["pod"], row["scan"], row["vulnerable"]) == ("manual", None, None)  # no scanner in a manual run
+
+
+def test_messages_without_an_image_are_rows_of_their_own_container():
+    parsed = Parsed()
+    remover = [zap("remover", m, "error", **ERR) for m in ("pprof server failed", "error recording metrics")]
+    parse_lines(remover, "n", "remover", parsed, "p")
+    parse_lines([zap("collector", "pprof server failed", "error", **ERR)], "n", "collector", parsed, "p")
+    rows = report(parsed)["rows"]
+    assert sorted((r["container"], r["detail"].split(":")[1].strip()) for r in rows) == [
+        ("collector", "pprof server failed"),
+        ("remover", "error recording metrics"),
+        ("remover", "pprof server failed"),
+    ]
+    assert {r["outcome"] for r in rows} == {"other"}
