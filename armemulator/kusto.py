@@ -70,6 +70,10 @@ class Database:
 
         self.tables, self.hidden = tables, tuple(hidden)
         self._con = duckdb_kql.connect()
+        # Kusto's make_list keeps the order of sorted input ("If the input to the summarize operator is sorted, the
+        # order of elements in the resulting array tracks that of the input": the make_list() reference). DuckDB's
+        # list() keeps its input's order on one thread and not on more (tests/unit/test_kusto.py checks it).
+        self._con.execute("SET threads = 1")
         self._lock = threading.Lock()
         self._pending = {name: [] for name in tables}
         self._scopes = itertools.count()
@@ -80,6 +84,11 @@ class Database:
         """Rows as dicts (datetimes as `datetime`, dynamic values as Python objects); loaded at the next query."""
         with self._lock:
             self._pending[table].extend(rows)
+
+    def flush(self):
+        """Load the rows added so far now, not at the next query."""
+        with self._lock:
+            self._load()
 
     def query(self, text, where=None, parameters=()):
         """Run KQL `text` over the rows that satisfy the SQL condition `where` (with `parameters`) in each table."""
@@ -100,7 +109,7 @@ class Database:
                     )
                 self._con.execute(f"USE {scope}")
                 try:
-                    relation = duckdb_kql.query(self._con, text)
+                    relation = _dynamic_as_json_text(duckdb_kql.query(self._con, text))
                     names, types = relation.columns, relation.types
                     columns = [(n, KUSTO_TYPES.get(str(t), "string")) for n, t in zip(names, types, strict=True)]
                     rows = [[_plain(v) for v in row] for row in relation.fetchall()]
@@ -132,6 +141,19 @@ class Database:
             finally:
                 os.unlink(f.name)
             rows.clear()
+
+
+def _dynamic_as_json_text(relation):
+    """The relation with its lists, structs and maps (make_list, pack_array, bag_pack) as JSON text: what the
+    services answer for a dynamic value (a JSON column already is), and what DuckDB's to_json makes of them, JSON
+    elements kept as JSON."""
+    nested = [str(t).endswith("]") or str(t).startswith(("STRUCT", "MAP")) for t in relation.types]
+    if not any(nested):
+        return relation
+    quoted = [f'"{name}"' for name in relation.columns]
+    return relation.project(
+        ", ".join(f"to_json({q})::JSON AS {q}" if is_nested else q for q, is_nested in zip(quoted, nested, strict=True))
+    )
 
 
 def _json_value(value):

@@ -16,6 +16,7 @@ Follows ../shared/container-insights.md, each rule from the source it names:
 - Eraser's workers log through zap's production logger, which writes to stderr.
 """
 
+import datetime
 import hashlib
 import json
 
@@ -83,11 +84,17 @@ def rows(cluster_id, workspace, schema, pod, node, texts, started, namespace="ku
                     ClusterName=resource.rsplit("/", 1)[-1],
                 )
             )
+        # The agent stamps each line with the time the runtime logged it: Eraser's own `ts` where the line has
+        # one, and for a line without (a Go panic, a stack) a microsecond after the line before it. In whole
+        # microseconds, as the column keeps them, so that two lines never round to one time.
+        last = round(float(started) * 1e6)
         for line in text.splitlines():
             if not line.strip():
                 continue
             parsed = _json_object(line)
-            when = _when(parsed.get("ts") if parsed and isinstance(parsed.get("ts"), (int, float)) else started)
+            ts = parsed.get("ts") if parsed else None
+            last = round(float(ts) * 1e6) if isinstance(ts, (int, float)) else last + 1
+            when = _when_micros(last)
             if schema == "v1":
                 tables["ContainerLog"].append(
                     dict(
@@ -128,9 +135,12 @@ def _json_object(line):
 
 
 def _when(epoch):
-    import datetime
+    return _when_micros(round(float(epoch) * 1e6))
 
-    return datetime.datetime.fromtimestamp(float(epoch), datetime.timezone.utc).replace(tzinfo=None)
+
+def _when_micros(micros):
+    """UTC, naive, as the tables keep it."""
+    return datetime.datetime(1970, 1, 1) + datetime.timedelta(microseconds=micros)
 
 
 def _uid(*parts):
