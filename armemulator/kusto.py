@@ -12,6 +12,7 @@ import datetime
 import itertools
 import json
 import os
+import re
 import tempfile
 import threading
 
@@ -77,6 +78,7 @@ class Database:
         self._lock = threading.Lock()
         self._pending = {name: [] for name in tables}
         self._scopes = itertools.count()
+        self._translations = {}  # KQL text (its literal lists lifted) -> translation (`_run`)
         for name, columns in tables.items():
             self._con.execute(f"CREATE TABLE {name} ({', '.join(f'{c} {_DUCK_TYPES[t]}' for c, t in columns)})")
 
@@ -109,7 +111,7 @@ class Database:
                     )
                 self._con.execute(f"USE {scope}")
                 try:
-                    relation = _dynamic_as_json_text(duckdb_kql.query(self._con, text))
+                    relation = _dynamic_as_json_text(self._run(text))
                     names, types = relation.columns, relation.types
                     columns = [(n, KUSTO_TYPES.get(str(t), "string")) for n, t in zip(names, types, strict=True)]
                     rows = [[_plain(v) for v in row] for row in relation.fetchall()]
@@ -121,6 +123,32 @@ class Database:
                 self._con.execute("USE memory")
                 self._con.execute(f"DETACH {scope}")
         return Result(columns, rows)
+
+    def _run(self, text):
+        """The relation of KQL `text` on the current scope. The services parse each query anew; here the parser is
+        Python (antlr) and costs a fleet's queries more than running them, while they differ only in their lists
+        of clusters. So leading `let NAME = dynamic([...]);` lists are bound as declared query parameters (what
+        KQL's `declare query_parameters` does), and the translation of the rest is kept for the next query."""
+        import duckdb_kql
+        from duckdb_kql.params import bind
+
+        lifted, values = _lift_literal_lists(text)
+        translated = self._translations.get(lifted)
+        if translated is None:
+            translated = duckdb_kql.to_sql(lifted, schema=self.tables_schema())
+            if len(self._translations) >= 256:  # a bound on what a long-lived emulator keeps
+                self._translations.clear()
+            self._translations[lifted] = translated
+        bound, unbound = bind(list(translated.declarations), values)
+        bound = {slot: value for slot, value in bound.items() if slot in translated.slots}  # a list never used
+        if unbound:
+            raise KqlError(f"no value for the query parameters {', '.join(unbound)}")
+        self._con.execute("SET TimeZone='UTC'")  # as duckdb_kql.query sets it
+        return self._con.sql(str(translated), params=bound) if bound else self._con.sql(str(translated))
+
+    def tables_schema(self):
+        """{table: {column: Kusto type}} as queries see them (without the hidden columns)."""
+        return {name: {c: t for c, t in columns if c not in self.hidden} for name, columns in self.tables.items()}
 
     def _load(self):
         """The rows added since the last query, loaded in one statement per table (DuckDB's JSON reader, which
@@ -141,6 +169,33 @@ class Database:
             finally:
                 os.unlink(f.name)
             rows.clear()
+
+
+_LEADING_LIST = re.compile(r"\s*let\s+([A-Za-z_][A-Za-z0-9_]*)\s*=\s*dynamic\(\s*(?=\[)")
+
+
+def _lift_literal_lists(text):
+    """(`text` with its leading `let NAME = dynamic([...]);` lists of strings declared as query parameters
+    instead, {NAME: list}). A list written other than as JSON text is left in the text."""
+    decoder = json.JSONDecoder()
+    values, position = {}, 0
+    while True:
+        match = _LEADING_LIST.match(text, position)
+        if not match:
+            break
+        try:
+            value, end = decoder.raw_decode(text, match.end())
+        except ValueError:
+            break
+        close = re.compile(r"\s*\)\s*;").match(text, end)
+        if not close or not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            break
+        values[match.group(1)] = value
+        position = close.end()
+    if not values:
+        return text, {}
+    declared = ", ".join(f"{name}:dynamic" for name in values)
+    return f"declare query_parameters({declared});\n{text[position:].lstrip()}", values
 
 
 def _dynamic_as_json_text(relation):

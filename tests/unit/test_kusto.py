@@ -44,3 +44,21 @@ def test_lists_come_as_json_text_with_json_elements_kept_as_json():
     ((_, objects, texts),) = result.rows
     assert json.loads(objects) == [{"x": 1}, "plain"]
     assert json.loads(texts) == ['{"y": 2}', "\tnot json"]
+
+
+def test_leading_literal_lists_become_query_parameters_and_answer_the_same():
+    text = 'let keys = dynamic(["a", "c"]);\nlet other = dynamic(["x"]);\nT | where K in (keys) | project K'
+    lifted, values = kusto._lift_literal_lists(text)
+    assert lifted == "declare query_parameters(keys:dynamic, other:dynamic);\nT | where K in (keys) | project K"
+    assert values == {"keys": ["a", "c"], "other": ["x"]}
+    # Not JSON text, not a list of strings, or not leading: left in the text for the parser.
+    for kept in ("let keys = dynamic(['a']);\nT", "let n = dynamic([1, 2]);\nT", 'T | extend L = dynamic(["a"])'):
+        assert kusto._lift_literal_lists(kept) == (kept, {})
+
+    database = kusto.Database(TABLES)
+    now = datetime.datetime(2026, 1, 1)
+    database.add("T", [{"TimeGenerated": now, "K": k, "D": None, "L": None} for k in ("a", "b", "c")])
+    first = database.query(text)
+    second = database.query(text.replace('["a", "c"]', '["b"]'))  # the kept translation, other values
+    assert sorted(first.rows) == [["a"], ["c"]] and second.rows == [["b"]]
+    assert len(database._translations) == 1
