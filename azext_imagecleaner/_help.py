@@ -202,10 +202,12 @@ long-summary: >-
     Insights, which keeps them in the cluster's Log Analytics workspace, for every run in the window, oldest
     first: one query on the cluster's own resource ID (reading the cluster is enough), on the Log Analytics
     endpoint of az's cloud. For a fleet (--all or --ids), one query per workspace, each for at most 100 clusters,
-    and a row per cluster: images removed, vulnerable ones among them, failures and the last run, or why there is
-    no history; a query that fails costs only its own clusters their history, and the command then exits 1 after
-    printing every row. Where nothing was kept, the command says why and how to start keeping it: no monitoring
-    add-on, or an agent that leaves kube-system out (ConfigMap kube-system/container-azm-ms-agentconfig).
+    and a row per cluster: its summary (images removed, vulnerable ones among them, failures, the last run) and
+    its images, one entry per image and outcome over the window (on how many nodes, in how many node runs, first
+    and last time, whether a scan found it vulnerable, the latest detail), or why there is no history; a query
+    that fails costs only its own clusters their history, and the command then exits 1 after printing every row.
+    Where nothing was kept, the command says why and how to start keeping it: no monitoring add-on, or an agent
+    that leaves kube-system out (ConfigMap kube-system/container-azm-ms-agentconfig).
 examples:
   - name: Report on the worker pods running now.
     text: az aks image-cleaner report -g MyResourceGroup -n MyManagedCluster -o table
@@ -219,6 +221,10 @@ examples:
     text: az aks image-cleaner report --all --since 30d -o table
   - name: The clusters of one subscription's resource group, over two weeks, as JSON rows per cluster and image.
     text: az aks image-cleaner report --all --subscriptions Prod -g MyResourceGroup --since P14D -o json
+  - name: The vulnerable images each cluster removed in the last 30 days.
+    text: >-
+        az aks image-cleaner report --all --since 30d
+        --query "[].{cluster: name, removed: images[?vulnerable && outcome=='removed'].image}"
   - name: Some clusters by ID, from a file with one ID a line.
     text: az aks image-cleaner report --ids @clusters.txt --since 7d -o table
   - name: Print the Log Analytics query --since runs, to run it yourself in the portal.

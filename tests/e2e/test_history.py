@@ -158,7 +158,7 @@ def test_an_agent_that_leaves_kube_system_out_is_named(az, emulator, make_cluste
 def test_a_partial_answer_gives_its_rows_and_a_warning(az, emulator, make_cluster):
     cluster = monitored(make_cluster, emulator)
     whole = history(az, cluster, "--since", "30d").json["rows"]
-    emulator.add_fault(path_contains="/v1/", method="POST", action="partial", keep=200)  # about half the lines
+    emulator.add_fault(path_contains="/v1/", method="POST", action="partial", keep=18)  # half the containers
     result = history(az, cluster, "--since", "30d")
     assert result.code == 0, result.err
     assert "answered only part of the query" in result.err and "PartialError" in result.err
@@ -205,17 +205,32 @@ def test_a_fleet_is_one_query_per_workspace(az, emulator, make_cluster):
     assert {rows[c.name]["history"] for c in first + second} == {"kept"}
     assert all(rows[c.name]["summary"]["imagesRemoved"] == 48 for c in first + second)
     assert rows[excluded.name]["history"] == "no Eraser log lines in the window"
-    assert rows[bare.name]["history"] == "no monitoring add-on" and rows[bare.name]["rows"] == []
+    assert rows[bare.name]["history"] == "no monitoring add-on" and rows[bare.name]["images"] == []
+    # A row per image and outcome over every node and run: the same weekly images removed on each of 3 nodes.
+    images = rows[first[0].name]["images"]
+    removed = [i for i in images if i["outcome"] == "removed"]
+    assert sum(i["runs"] for i in removed) == 48 and all(i["nodes"] == 3 for i in removed)
+    assert {i["outcome"] for i in images} == {"removed", "removal failed"}
+    assert all(i["first"] <= i["last"] for i in images) and "rows" not in rows[first[0].name]
     queries = log_queries(emulator)
     assert len(queries) == 2 and all(q["path"].lower().startswith("/v1/workspaces/") for q in queries)
     asked = {
-        frozenset(json.loads("[" + q["body"]["query"].split("_ResourceId in (")[1].split(")")[0] + "]"))
-        for q in queries
+        frozenset(json.loads(q["body"]["query"].split("let clusters = dynamic(")[1].split(");")[0])) for q in queries
     }
     # Each workspace's clusters, in lower case as the service stores `_ResourceId`.
     assert asked == {frozenset(cluster_id(c).lower() for c in members) for members in (first, [*second, excluded])}
     table = az("aks", "image-cleaner", "report", "--all", "-g", group, "--since", "30d", "-o", "table")
     assert "ImagesRemoved" in table.out.splitlines()[0] and "no monitoring add-on" in table.out
+    # The help's example: the vulnerable images each cluster removed.
+    query = "[].{cluster: name, removed: images[?vulnerable && outcome=='removed'].image}"
+    found = az("aks", "image-cleaner", "report", "--all", "-g", group, "--since", "30d", "--query", query, "-o", "json")
+    removed = {r["cluster"]: sorted(r["removed"]) for r in found.json}
+    assert removed[first[0].name] == [
+        "docker.io/library/alpine:3.7.3",
+        "docker.io/library/redis:6.0.5",
+        "myregistry.azurecr.io/payments/api:2.3.1",
+    ]
+    assert removed[bare.name] == []
 
 
 def test_a_failed_workspace_query_costs_only_its_own_clusters(az, emulator, make_cluster):
@@ -236,7 +251,7 @@ def test_a_failed_workspace_query_costs_only_its_own_clusters(az, emulator, make
     assert {rows[c.name]["history"] for c in readable} == {"kept"}
     assert all(rows[c.name]["summary"]["imagesRemoved"] == 48 for c in readable)
     for cluster in refused:
-        assert rows[cluster.name]["history"] == "query failed" and rows[cluster.name]["rows"] == []
+        assert rows[cluster.name]["history"] == "query failed" and rows[cluster.name]["images"] == []
         assert "refused the query" in rows[cluster.name]["error"] and "(403)" in rows[cluster.name]["error"]
     assert "2 of 4 cluster(s) have no history here because their query failed" in result.err
     assert sorted(q["status"] for q in log_queries(emulator)) == [200, 403]  # a 403 is not retried

@@ -12,7 +12,7 @@ from armemulator.eraser import logs as eraser_logs
 from armemulator.eraser.controller import NODE_IMAGES, matches
 from armemulator.loganalytics import agent, endpoint
 from armemulator.loganalytics.store import LogStore
-from azext_imagecleaner import _history
+from azext_imagecleaner import _history, _report
 
 WORKSPACE = "/subscriptions/s/resourceGroups/logs/providers/Microsoft.OperationalInsights/workspaces/ws"
 CLUSTER = "/subscriptions/s/resourcegroups/RG/providers/Microsoft.ContainerService/managedClusters/c{}"
@@ -81,13 +81,86 @@ def test_both_schemas_give_the_rows_the_live_logs_give(store):
         assert found["totals"] == expected["totals"]
 
 
-def test_v2_lines_come_back_re_serialized_and_still_read(store):
-    scheduled_run(store, 1, settings())
+def test_a_row_is_a_container_whose_lines_come_as_json_text_v2_lines_as_objects(store):
+    texts = scheduled_run(store, 1, settings())
+    legacy = scheduled_run(store, 2, settings("v1"))
     rows = store.query(_history.query(), "P1D", workspace=workspace_id(store)).rows
-    remover = [line for *_, container, line in rows if container == "remover"]
-    first = json.loads(remover[0])
-    assert list(first) == sorted(first)  # the service's key order, not zap's (level, ts, logger, msg, ...)
-    assert not remover[0].startswith('{"level"')
+    assert sorted((r[0][-2:], r[3]) for r in rows) == sorted(
+        (f"c{n}", container) for n in (1, 2) for container in ("collector", "trivy-scanner", "remover")
+    )
+    lines = {(r[0][-2:], r[3]): json.loads(r[4]) for r in rows}  # a dynamic value comes as JSON text
+    written = [json.loads(line) for line in texts["remover"].splitlines()]
+    kept = [line for line in written if line["msg"] not in _report.IGNORED_MESSAGES]
+    # ContainerLogV2 keeps a JSON line as an object, in the service's key order, not zap's (level, ts, ...).
+    assert lines[("c1", "remover")] == kept and list(lines[("c1", "remover")][0]) == sorted(kept[0])
+    # The legacy ContainerLog keeps the line's text as written; its lines all come (see `_history.query`).
+    assert lines[("c2", "remover")] == legacy["remover"].splitlines()
+
+
+def test_the_query_leaves_out_only_lines_that_no_reading_uses(store):
+    texts = scheduled_run(store, 1, settings())
+    rows = store.query(_history.query(), "P1D", workspace=workspace_id(store)).rows
+    sent = sum(len(json.loads(r[4])) for r in rows)
+    written = [json.loads(line) for text in texts.values() for line in text.splitlines()]
+    assert sent == sum(1 for line in written if line["msg"] not in _report.IGNORED_MESSAGES) < len(written)
+    # What is left out: context the report reads nothing from, whatever the container.
+    assert {"remover starting", "trivy version", "scanning image with ref"} <= _report.IGNORED_MESSAGES
+    assert not {"images collected", "scanning image with id", "Vulnerable"} & _report.IGNORED_MESSAGES
+
+
+def _with_times(lines, start):
+    """The lines with a millisecond between them, as a run writes them (Container Insights orders by time)."""
+    out = []
+    for number, line in enumerate(lines):
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            out.append(line)
+            continue
+        out.append(json.dumps(dict(entry, ts=start + number / 1000)))
+    return out
+
+
+@pytest.mark.parametrize("schema", ["v2", "v1"])
+def test_every_eraser_statement_reads_from_history_as_it_reads_live(store, schema):
+    """Each statement of Eraser v1.0 to v1.4.1, the real excerpts and a Go panic, written to the workspace by the
+    agent: what the query leaves out or gathers changes no row, total or count of lines skipped."""
+    from azext_imagecleaner._report import Parsed, parse_lines, report
+    from tests.unit import test_report_statements as statements
+
+    containers = {}
+    for _, container, logger_name, level, msg, fields, _ in statements.STATEMENTS:
+        containers.setdefault(container, []).append(statements.zap(logger_name, msg, level, **fields))
+    pods = {
+        "eraser-aks-statements": containers,
+        "eraser-aks-real1107": {"remover": [statements.REAL_REMOVER_1107]},
+        "eraser-aks-real594": {"collector": statements.REAL_COLLECTOR_594[1:]},  # [0] is kubectl's banner
+        "eraser-aks-real760b": {"trivy-scanner": statements.REAL_SCANNER_760B},
+    }
+    ticks = iter(range(10_000))
+    panic, _ = eraser_logs.scheduled_run(
+        "aks-nodepool1-0", json.loads(json.dumps(NODE_IMAGES)), [], matches, lambda: 1.7e9 + next(ticks) / 1000,
+        eraser_logs.SCANNER_PANIC,
+    )  # fmt: skip
+    pods["eraser-aks-panic"] = {c: text.splitlines() for c, text in panic.items()}
+    live = Parsed()
+    started = time.time() - 3600
+    for pod, texts in pods.items():
+        timed = {c: _with_times(lines, started) for c, lines in texts.items()}
+        store.collect(doc(1), settings(None if schema == "v2" else "v1"), pod, "aks-nodepool1-0",
+                      {c: "\n".join(lines) + "\n" for c, lines in timed.items()}, started)  # fmt: skip
+        for container, lines in timed.items():
+            parse_lines([line for line in lines if line.strip()], "aks-nodepool1-0", container, live, pod)
+    expected = report(live)
+    rows = store.query(_history.query(), "P1D", workspace=workspace_id(store)).rows
+    (found,) = _history.reports(rows).values()
+
+    def key(row):
+        return json.dumps(row, sort_keys=True)
+
+    assert sorted(found["rows"], key=key) == sorted(expected["rows"], key=key)
+    assert len(found["rows"]) > 40 and {r["outcome"] for r in found["rows"]} >= {"other", "run failed", "removed"}
+    assert (found["totals"], found["skippedLines"]) == (expected["totals"], expected["skippedLines"])
 
 
 def test_the_fleet_query_names_its_clusters_in_lower_case_and_sees_only_them(store):
@@ -185,3 +258,34 @@ def test_summary():
         "failures": 1,
         "lastRun": "2026-11-09T00:00:00Z",
     }
+
+
+def test_a_fleet_gets_a_row_per_image_and_outcome():
+    def row(node, image, outcome, when, vulnerable=None, detail=None):
+        digest = f"sha256:{image}" if image else None
+        return {"node": node, "image": image, "digest": digest, "outcome": outcome, "time": when,
+                "vulnerable": vulnerable, "detail": detail}  # fmt: skip
+
+    rows = [
+        row("n1", "a", "removed", "2026-11-02T00:00:00Z", True),
+        row("n2", "a", "removed", "2026-11-09T00:00:00Z", None),
+        row("n1", "a", "removed", "2026-11-09T00:00:00Z", True),
+        row("n1", "a", "removal failed", "2026-11-16T00:00:00Z", True, "in use"),
+        row("n2", None, "run failed", "2026-11-01T00:00:00Z", None, "collector: failed to get image client"),
+        row("n2", None, "run failed", "2026-11-08T00:00:00Z", None, "collector: failed to get image client"),
+        row("n3", None, "run failed", "2026-11-08T00:00:00Z", None, "trivy-scanner: panic: boom"),
+        row("n1", "b", "removed", "2026-11-02T00:00:00Z", False),
+    ]
+    found = _history.by_image(rows)
+    assert [(g["image"], g["outcome"], g["nodes"], g["runs"], g["first"], g["last"]) for g in found] == [
+        (None, "run failed", 1, 2, "2026-11-01T00:00:00Z", "2026-11-08T00:00:00Z"),
+        ("a", "removed", 2, 3, "2026-11-02T00:00:00Z", "2026-11-09T00:00:00Z"),
+        ("b", "removed", 1, 1, "2026-11-02T00:00:00Z", "2026-11-02T00:00:00Z"),
+        (None, "run failed", 1, 1, "2026-11-08T00:00:00Z", "2026-11-08T00:00:00Z"),
+        ("a", "removal failed", 1, 1, "2026-11-16T00:00:00Z", "2026-11-16T00:00:00Z"),
+    ]
+    # Vulnerable in any run makes it vulnerable; a failure keeps its latest detail.
+    assert [g["vulnerable"] for g in found] == [None, True, False, None, True]
+    assert [g["detail"] for g in found] == [
+        "collector: failed to get image client", None, None, "trivy-scanner: panic: boom", "in use"
+    ]  # fmt: skip
