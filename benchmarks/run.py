@@ -342,6 +342,16 @@ def private_cluster(work, wheel, start_seconds=10, run_seconds=5, repeat=3):
 # --- the fleet's history -----------------------------------------------------------------------------------------
 
 
+def process_cpu_seconds(pid):
+    """User and system CPU time of a running process (Linux /proc), or None where there is no /proc."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def fleet_history(work, wheel, subscriptions=10, per_subscription=100, workspaces=10, days=30, nodes=3):
     """`report --all --since 30d` over subscriptions x per_subscription clusters whose monitoring add-ons send to
     `workspaces` workspaces (in the first subscription, as a central logging subscription would hold them), each
@@ -360,11 +370,13 @@ def fleet_history(work, wheel, subscriptions=10, per_subscription=100, workspace
             )  # fmt: skip
         seeded_s = time.perf_counter() - started
         emulator.clear_requests()
+        emulator_before = process_cpu_seconds(process.pid)
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         completed, elapsed = run_az(
             ["aks", "image-cleaner", "report", "--all", "--since", f"{days}d", "-o", "json"], env
         )
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        emulator_after = process_cpu_seconds(process.pid)
         if completed.returncode != 0:
             sys.exit(f"report --all failed: {completed.stderr[-2000:]}")
         result = json.loads(completed.stdout)
@@ -379,9 +391,11 @@ def fleet_history(work, wheel, subscriptions=10, per_subscription=100, workspace
             "resource_graph_queries": sum(1 for r in requests if r["path"].lower().endswith("/resources")),
             "clusters": len(result),
             "clusters_with_history": sum(1 for r in result if r["history"] == "kept"),
-            "rows": sum(len(r["rows"]) for r in result),
+            "image_rows": sum(len(r["images"]) for r in result),
             "az_cpu_s": round((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), 1),
             "az_peak_rss_mib": round(after.ru_maxrss / 1024, 1),
+            # The emulator answers on the same two cores: its CPU time is time az could not have.
+            "emulator_cpu_s": round(emulator_after - emulator_before, 1) if emulator_before is not None else None,
             "seeding_s": round(seeded_s, 1),
         }
         print(json.dumps(row), flush=True)
