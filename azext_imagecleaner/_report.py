@@ -108,19 +108,8 @@ _NOT_FATAL = {
     "error registering config for artifact",
     "error fetching manifest for image",
 }
-# Context messages that the scanner's or the collector's reading still uses: verdicts, what was scanned, the nodes'
-# inventory with the images' names.
-_READ_CONTEXT = {
-    "images collected",
-    "Vulnerable",
-    "Failed",
-    "vulnerable image found",
-    "image is end of life",
-    "scanning image with id",
-}
-# What Eraser's loggers write that no reading here uses, whatever their level: the history's query leaves these
-# lines out (`_history.query`), so the service sends, and az parses, about 40% fewer lines of a scheduled run.
-IGNORED_MESSAGES = frozenset(_CONTEXT - _READ_CONTEXT)
+# The collector's one line with the node's unused images, names and digests (what goes to the scanner).
+_INVENTORY = "images collected"
 _SCAN_FAILURES = {
     "error scanning image",
     "error unmarshaling report",
@@ -264,7 +253,7 @@ def _read_entry(parsed, entry, node, container, pod):
     msg, logger_name = entry["msg"], entry["logger"]
     if logger_name in _SCANNERS:
         _read_scanner(parsed, entry, (node, pod))
-    if logger_name == "collector" and msg == "images collected":
+    if logger_name == "collector" and msg == _INVENTORY:
         for img in entry.get("finalImages:") or entry.get("finalImages") or []:
             image_id, names, digests = _image_object(img)
             _remember(parsed, node, image_id, names)
@@ -350,24 +339,39 @@ def _mark(parsed, run, verdict, images):
                 verdicts[(*run, key)] = verdict
 
 
+def _scanned(parsed, entry, run):
+    refs = [r for r in entry.get("refs") or [] if isinstance(r, str)]
+    _remember(parsed, run[0], entry.get("imageID"), refs)
+    parsed.scanned.update((*run, key) for key in (entry.get("imageID"), *refs) if key)
+
+
+def _scan_summary(parsed, entry, run):
+    _mark(parsed, run, VULNERABLE, entry.get("Images") or ())
+    parsed.scans_finished.add(run)
+
+
+# What the scanner's messages say, by message: verdicts and what was scanned.
+_SCANNER_READS = {
+    "vulnerable image found": lambda parsed, entry, run: _mark(parsed, run, VULNERABLE, (entry.get("img"),)),
+    "Vulnerable": _scan_summary,
+    "Failed": lambda parsed, entry, run: _mark(parsed, run, SCAN_FAILED, entry.get("Images") or ()),
+    "image is end of life": lambda parsed, entry, run: _mark(parsed, run, END_OF_LIFE, (entry.get("imageID"),)),
+    **{
+        msg: (lambda parsed, entry, run: _mark(parsed, run, SCAN_FAILED, (entry.get("imageID"),)))
+        for msg in _SCAN_FAILURES
+    },
+    "scanning image with id": _scanned,
+}
+# What Eraser's loggers write that no reading here uses, whatever their level: the context messages, less those the
+# scanner's reading or the collector's inventory uses. The history's query leaves these lines out
+# (`_history.query`), so the service sends, and az parses, about 40% fewer lines of a scheduled run.
+IGNORED_MESSAGES = frozenset(_CONTEXT - set(_SCANNER_READS) - {_INVENTORY})
+
+
 def _read_scanner(parsed, entry, run):
-    node = run[0]
-    msg = entry["msg"]
-    if msg == "vulnerable image found":
-        _mark(parsed, run, VULNERABLE, (entry.get("img"),))
-    elif msg == "Vulnerable":
-        _mark(parsed, run, VULNERABLE, entry.get("Images") or ())
-        parsed.scans_finished.add(run)
-    elif msg == "Failed":
-        _mark(parsed, run, SCAN_FAILED, entry.get("Images") or ())
-    elif msg == "image is end of life":
-        _mark(parsed, run, END_OF_LIFE, (entry.get("imageID"),))
-    elif msg in _SCAN_FAILURES:
-        _mark(parsed, run, SCAN_FAILED, (entry.get("imageID"),))
-    elif msg == "scanning image with id":
-        refs = [r for r in entry.get("refs") or [] if isinstance(r, str)]
-        _remember(parsed, node, entry.get("imageID"), refs)
-        parsed.scanned.update((*run, key) for key in (entry.get("imageID"), *refs) if key)
+    read = _SCANNER_READS.get(entry["msg"])
+    if read is not None:
+        read(parsed, entry, run)
 
 
 def report(parsed):
