@@ -75,6 +75,7 @@ class Database:
         # order of elements in the resulting array tracks that of the input": the make_list() reference). DuckDB's
         # list() keeps its input's order on one thread and not on more (tests/unit/test_kusto.py checks it).
         self._con.execute("SET threads = 1")
+        self._con.execute("SET TimeZone='UTC'")  # as duckdb_kql.query sets it before each query; once is enough
         self._lock = threading.Lock()
         self._pending = {name: [] for name in tables}
         self._scopes = itertools.count()
@@ -143,7 +144,6 @@ class Database:
         bound = {slot: value for slot, value in bound.items() if slot in translated.slots}  # a list never used
         if unbound:
             raise KqlError(f"no value for the query parameters {', '.join(unbound)}")
-        self._con.execute("SET TimeZone='UTC'")  # as duckdb_kql.query sets it
         return self._con.sql(str(translated), params=bound) if bound else self._con.sql(str(translated))
 
     def tables_schema(self):
@@ -172,6 +172,7 @@ class Database:
 
 
 _LEADING_LIST = re.compile(r"\s*let\s+([A-Za-z_][A-Za-z0-9_]*)\s*=\s*dynamic\(\s*(?=\[)")
+_LIST_END = re.compile(r"\s*\)\s*;")
 
 
 def _lift_literal_lists(text):
@@ -187,7 +188,7 @@ def _lift_literal_lists(text):
             value, end = decoder.raw_decode(text, match.end())
         except ValueError:
             break
-        close = re.compile(r"\s*\)\s*;").match(text, end)
+        close = _LIST_END.match(text, end)
         if not close or not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             break
         values[match.group(1)] = value
