@@ -84,7 +84,8 @@ def rows(cluster_id, workspace, schema, pod, node, texts, started, namespace="ku
                     ClusterName=resource.rsplit("/", 1)[-1],
                 )
             )
-        # The agent stamps each line with the time the runtime logged it: Eraser's own `ts` where the line has
+        # TimeGenerated is "the timestamp (UTC) when the log was generated" (the ContainerLogV2 table reference,
+        # learn.microsoft.com azure-monitor/reference/tables/containerlogv2): Eraser's own `ts` where the line has
         # one, and for a line without (a Go panic, a stack) a microsecond after the line before it. In whole
         # microseconds, as the column keeps them, so that two lines never round to one time.
         last = round(float(started) * 1e6)
