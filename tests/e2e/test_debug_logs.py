@@ -93,3 +93,45 @@ def test_no_command_prints_or_writes_a_credential(az, emulator, make_cluster, tm
     if not KINDS[kind].get("aad") and not KINDS[kind].get("private"):
         # The local-account kubeconfig is traced decoded, its secrets masked.
         assert any('"client-key-data": "*****"' in text for text in outputs)
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_the_history_prints_no_credential(az, emulator, make_cluster, kind):
+    """`report --since` on one cluster and on a fleet (Log Analytics tokens), and on a cluster whose agent leaves
+    kube-system out (the agent's ConfigMap read through the cluster access: run-command on a private cluster)."""
+    from tests.e2e.test_history import COLLECT_KUBE_SYSTEM, LEAVE_KUBE_SYSTEM_OUT, WORKSPACE, ref
+
+    def monitored(settings, days):
+        doc = body(**KINDS[kind])
+        doc["properties"]["addonProfiles"]["omsagent"] = {
+            "enabled": True,
+            "config": {"logAnalyticsWorkspaceResourceID": WORKSPACE.format("ws-debug")},
+        }
+        cluster = make_cluster(body=doc, resource_group=group)
+        if KINDS[kind].get("aad"):
+            emulator.role_assignments(*ref(cluster), (CLUSTER_ADMIN, None))
+        configmap = {
+            "metadata": {"name": "container-azm-ms-agentconfig", "namespace": "kube-system"},
+            "data": {"schema-version": "v1", "log-data-collection-settings": settings},
+        }
+        emulator.put_configmap(*ref(cluster), configmap)
+        if days:
+            emulator.history(*ref(cluster), days=days)
+        return cluster
+
+    group = f"debug-hist-{kind.replace(' ', '').replace('+', '-')}"
+    kept, excluded = monitored(COLLECT_KUBE_SYSTEM, 30), monitored(LEAVE_KUBE_SYSTEM_OUT, 0)
+    outputs = []
+    for command, code in (
+        (["report", *kept.args, "--since", "30d"], 0),
+        (["report", "--all", "-g", group, "--since", "30d"], 0),
+        (["report", *excluded.args, "--since", "30d"], 1),
+    ):
+        result = az("aks", "image-cleaner", *command, "--debug")
+        assert result.code == code, f"{command}: {result.err[-2000:]}"
+        outputs += [result.out, result.err]
+        assert "/v1/" in result.err and "Request URL:" in result.err  # the Log Analytics queries are traced
+    assert "exclude_namespaces holds kube-system" in outputs[-1]  # read through the cluster access
+    secrets = emulator.secrets()
+    assert secrets["issued"]
+    assert leaked(outputs, secrets["static"] + secrets["issued"]) == []
