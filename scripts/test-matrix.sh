@@ -8,7 +8,12 @@ releases=("$@")
 [ ${#releases[@]} -gt 0 ] || releases=(2.76.0 2.85.0)
 PYTHON=${PYTHON:-python3}
 ls dist/imagecleaner-*.whl >/dev/null 2>&1 || scripts/setup.sh
-IMAGECLEANER_WHEEL=$(ls "$PWD"/dist/imagecleaner-*.whl)
+# A copy of its own: scripts/test.sh, which CI runs beside the matrix, rebuilds dist/ (rm -rf dist first), and a
+# matrix session that installed the wheel in that moment found no file.
+wheel_dir=$(mktemp -d)
+trap 'rm -rf "$wheel_dir"' EXIT
+cp dist/imagecleaner-*.whl "$wheel_dir"/
+IMAGECLEANER_WHEEL=$(ls "$wheel_dir"/imagecleaner-*.whl)
 export IMAGECLEANER_WHEEL
 
 run_release() {
