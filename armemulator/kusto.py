@@ -79,7 +79,6 @@ class Database:
         self._lock = threading.Lock()
         self._pending = {name: [] for name in tables}
         self._scopes = itertools.count()
-        self._translations = {}  # KQL text (its literal lists lifted) -> translation (`_run`)
         for name, columns in tables.items():
             self._con.execute(f"CREATE TABLE {name} ({', '.join(f'{c} {_DUCK_TYPES[t]}' for c, t in columns)})")
 
@@ -134,12 +133,14 @@ class Database:
         from duckdb_kql.params import bind
 
         lifted, values = _lift_literal_lists(text)
-        translated = self._translations.get(lifted)
+        schema = self.tables_schema()
+        key = (lifted, json.dumps(schema, sort_keys=True))
+        translated = _TRANSLATIONS.get(key)
         if translated is None:
-            translated = duckdb_kql.to_sql(lifted, schema=self.tables_schema())
-            if len(self._translations) >= 256:  # a bound on what a long-lived emulator keeps
-                self._translations.clear()
-            self._translations[lifted] = translated
+            translated = duckdb_kql.to_sql(lifted, schema=schema)
+            if len(_TRANSLATIONS) >= 256:  # a bound on what a long-lived emulator keeps
+                _TRANSLATIONS.clear()
+            _TRANSLATIONS[key] = translated
         bound, unbound = bind(list(translated.declarations), values)
         bound = {slot: value for slot, value in bound.items() if slot in translated.slots}  # a list never used
         if unbound:
@@ -171,6 +172,9 @@ class Database:
             rows.clear()
 
 
+# KQL text (its literal lists lifted) and schema -> translation (`Database._run`), for every database of the process:
+# each workspace's and each Resource Graph query's.
+_TRANSLATIONS = {}
 _LEADING_LIST = re.compile(r"\s*let\s+([A-Za-z_][A-Za-z0-9_]*)\s*=\s*dynamic\(\s*(?=\[)")
 _LIST_END = re.compile(r"\s*\)\s*;")
 

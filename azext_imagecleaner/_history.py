@@ -1,30 +1,25 @@
-"""Eraser's history from Azure Monitor (Container Insights), as report rows (pure: text and rows in, rows out).
+"""Eraser's history from Azure Monitor (Container Insights), read from the answers of `_history_query` (pure: rows
+in, results out), and the rules around it: --since, and what Container Insights collects.
 
 Eraser's worker pods are deleted about 10 minutes after a run, and their logs with them; Container Insights keeps
-the lines in the cluster's Log Analytics workspace (../shared/container-insights.md). The query here reads both
-schemas a workspace can hold (§2): ContainerLogV2, whose `LogMessage` is dynamic (a JSON line is kept as an
-object, re-serialized by the service, so it is read as an object, never compared as text), and the legacy
-ContainerLog, which has no pod name or namespace and is joined with KubePodInventory on ContainerID for them, as
-the AKS article's query does. The service gathers each container's lines into one row (`make_list` over input
-sorted by time keeps that order, as the make_list reference says), so a fleet's answer holds a row per container
-and run instead of one per line, and leaves out the lines no reading uses (`_report.IGNORED_MESSAGES`). The lines
-then go through the same reading as live logs (`_report`), one container of one pod at a time.
+the lines in the cluster's Log Analytics workspace (../shared/container-insights.md). The query computes the report
+there; an answer's rows are read here by column name, one `Kind` at a time.
 """
 
 import datetime
-import json
 import re
 
-from azext_imagecleaner import _report
+from azext_imagecleaner import _history_query as hq
+from azext_imagecleaner import _statements
+from azext_imagecleaner._report import totals
+from azext_imagecleaner._statements import RUN_FAILED
 
-WORKER_PREFIXES = ("eraser-aks-", "collector-aks-")
-NAMESPACE = "kube-system"
+NAMESPACE = hq.NAMESPACE
 # At most 100 clusters a query. The documented limit of 100 is on the workspaces and resources one query reaches
 # (MicrosoftDocs/azure-monitor-docs includes/azure-monitor-limits-log-queries.md); a fleet's query reaches one
 # workspace, so this is more than the limit asks, and it keeps each answer smaller. The service stores
 # `_ResourceId` in lower case (../shared/container-insights.md).
 MAX_RESOURCES_PER_QUERY = 100
-COLUMNS = ("_ResourceId", "Computer", "PodName", "ContainerName", "Lines")
 
 _SHORT = re.compile(r"^(?P<amount>[0-9]+)(?P<unit>[hdw])$")
 _ISO = re.compile(
@@ -55,125 +50,162 @@ def parse_since(text, flag="--since"):
     return window
 
 
-def query(resource_ids=None):
-    """The KQL that finds Eraser's worker log lines in both schemas: a row per container of a worker pod with
-    COLUMNS, `Lines` its lines in order (a JSON line of ContainerLogV2 as an object, any other as text), the
-    containers in the order of their first line. `resource_ids`: only these clusters' rows (a workspace's query
-    for a fleet)."""
-    clusters, only = "", ""
-    if resource_ids:
-        # Named once for the three tables: a third of the text for the service (and the emulator) to parse.
-        listed = ", ".join(json.dumps(i.lower()) for i in resource_ids)
-        clusters, only = f"let clusters = dynamic([{listed}]);\n", "\n| where _ResourceId in (clusters)"
-    workers = " or ".join(f'{{name}} startswith "{p}"' for p in WORKER_PREFIXES)
-    ignored = ", ".join(json.dumps(m) for m in sorted(_report.IGNORED_MESSAGES))
-    loggers = ", ".join(json.dumps(name) for name in _report.ERASER_LOGGERS)
-    # A line is left out only when it is Eraser's (its logger) and says nothing the report reads (its message).
-    # Only ContainerLogV2 is filtered: it holds a JSON line as an object. The legacy ContainerLog holds text, which
-    # would need a parse_json of every line; its lines all come, and the reading skips the same ones.
-    used = "not(tostring({0}.msg) in (ignored) and tostring({0}.logger) in (loggers))"
-    per_container = (
-        "| order by TimeGenerated asc\n"
-        "| summarize Start = min(TimeGenerated), Lines = make_list(Line) by _ResourceId, Computer, PodName, "
-        "ContainerName;\n"
-    )
-    return (
-        f"{clusters}"
-        f"let ignored = dynamic([{ignored}]);\n"
-        f"let loggers = dynamic([{loggers}]);\n"
-        f"let v2 = ContainerLogV2{only}\n"
-        f'| where PodNamespace == "{NAMESPACE}" and ({workers.format(name="PodName")})\n'
-        f"| where {used.format('LogMessage')}\n"
-        "| project TimeGenerated, _ResourceId, Computer, PodName, ContainerName, Line = LogMessage\n"
-        f"{per_container}"
-        f"let pods = KubePodInventory{only}\n"
-        f'| where Namespace == "{NAMESPACE}" and ({workers.format(name="Name")})\n'
-        "| distinct ContainerID, PodName = Name;\n"
-        f"let v1 = ContainerLog{only}\n"
-        "| join kind=inner (pods) on ContainerID\n"
-        '| project TimeGenerated, _ResourceId, Computer, PodName, ContainerName = tostring(split(Name, "/")[1]), '
-        # The text as a dynamic value, as LogMessage is: Kusto's union takes the two lists either way, but the
-        # emulator's engine (DuckDB) types a list of text apart from a list of JSON and cannot union them.
-        "Line = pack_array(LogEntry)[0]\n"
-        f"{per_container}"
-        "union isfuzzy=true v1, v2\n"
-        "| order by Start asc, _ResourceId asc, PodName asc, ContainerName asc\n"
-        f"| project {', '.join(COLUMNS)}"
-    )
-
-
 def chunks(items, size=MAX_RESOURCES_PER_QUERY):
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-def reports(rows):
-    """{cluster resource ID (lower case): the report of its lines} from the query's rows, in their order. `Lines`
-    comes as the service sends a dynamic value: JSON text."""
-    containers = {}  # resource -> (pod, container) -> [node, lines]
-    for resource, node, pod, container, lines in rows:
-        entry = containers.setdefault((resource or "").lower(), {}).setdefault((pod, container), [node, []])
-        entry[1].extend(json.loads(lines) if isinstance(lines, str) else lines or ())
+def _text(value):
+    """A string column's value: the service answers an empty string where the report has none."""
+    return value if value not in ("", None) else None
+
+
+def _time(value):
+    """A datetime column's value (azure-monitor-query gives a datetime; the text is ISO 8601) as the report's time:
+    UTC, to the second."""
+    if value in ("", None):
+        return None
+    if isinstance(value, str):
+        value = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if value.tzinfo is not None:
+        value = value.astimezone(datetime.timezone.utc)
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _count(value):
+    return int(value or 0)
+
+
+def _cluster(found, row):
+    return found.setdefault(
+        (row.get("_ResourceId") or "").lower(),
+        {"rows": [], "images": [], "byNode": {}, "skippedLines": 0, "summary": None},
+    )
+
+
+def read(rows):
+    """{cluster resource ID (lower case): its history} from an answer's rows (dicts by column name), one cluster's
+    or a fleet's: `rows` (one cluster), `images` (a fleet), `totals`, `skippedLines` and `summary`."""
     found = {}
-    for resource, logs in containers.items():
-        parsed = _report.Parsed()
-        for (pod, container), (node, lines) in logs.items():
-            _report.parse_lines(lines, node, container, into=parsed, pod=pod)
-        result = _report.report(parsed)
-        # History reads oldest first across the cluster; live, a node's rows go together.
-        result["rows"].sort(key=lambda r: (r["time"] or "", r["node"] or "", r["image"] or ""))
-        found[resource] = result
-    return found
-
-
-def by_image(rows):
-    """A cluster's rows over the window, one per image and outcome (a failed container: per failure), for a fleet:
-    on how many nodes and in how many node runs, first and last time, whether it was found vulnerable in any run,
-    and the latest detail. Oldest first."""
-    groups = {}
     for row in rows:
-        key = (
-            row["image"],
-            row["digest"],
-            row["outcome"],
-            row["detail"] if row["outcome"] == _report.RUN_FAILED else None,
-        )
-        group = groups.get(key)
-        if group is None:
-            group = groups[key] = {
-                "image": row["image"],
-                "digest": row["digest"],
-                "outcome": row["outcome"],
-                "vulnerable": None,
-                "nodes": set(),
-                "runs": 0,
-                "first": row["time"],
-                "last": row["time"],
-                "detail": None,
+        kind, cluster = row.get("Kind"), _cluster(found, row)
+        if kind == hq.ROW:
+            scan = _text(row.get("Scan"))
+            cluster["rows"].append(
+                {
+                    "node": _text(row.get("Node")),
+                    "image": _text(row.get("Image")),
+                    "digest": _text(row.get("Digest")),
+                    "outcome": row.get("Outcome"),
+                    "detail": _text(row.get("Detail")),
+                    "container": _text(row.get("Container")),
+                    "pod": _text(row.get("Pod")),
+                    "time": _time(row.get("Time")),
+                    "vulnerable": _statements.vulnerable(scan),
+                    "scan": scan,
+                }
+            )
+        elif kind == hq.IMAGE:
+            cluster["images"].append(_image(row))
+        elif kind == hq.NODE:
+            node = cluster["byNode"].setdefault(_text(row.get("Node")), {})
+            node[row.get("Outcome")] = _count(row.get("Count"))
+        elif kind == hq.SKIPPED:
+            cluster["skippedLines"] = _count(row.get("Count"))
+        elif kind == hq.SUMMARY:
+            cluster["summary"] = {
+                "imagesRemoved": _count(row.get("ImagesRemoved")),
+                "vulnerableRemoved": _count(row.get("VulnerableRemoved")),
+                "failures": _count(row.get("Failures")),
+                "lastRun": _time(row.get("LastRun")),
             }
-        group["nodes"].add(row["node"])
-        group["runs"] += 1
-        if row["vulnerable"] is not None and group["vulnerable"] is not True:
-            group["vulnerable"] = row["vulnerable"]
-        if row["time"] and (group["first"] is None or row["time"] < group["first"]):
-            group["first"] = row["time"]
-        if row["time"] and (group["last"] is None or row["time"] >= group["last"]):
-            group["last"] = row["time"]
-            group["detail"] = row["detail"] or group["detail"]
-        elif group["detail"] is None:
-            group["detail"] = row["detail"]
-    found = [dict(g, nodes=len(g["nodes"])) for g in groups.values()]
-    return sorted(found, key=lambda g: (g["first"] or "", g["image"] or "", g["outcome"]))
+    return {resource: _finish(cluster) for resource, cluster in found.items()}
 
 
-def summary(result):
-    """A cluster's history in four figures: images removed, vulnerable ones among them, failures, the last run."""
-    rows = result["rows"]
-    removed = [r for r in rows if r["outcome"] == _report.REMOVED]
+def _image(row):
+    vulnerable_runs, clean_runs = _count(row.get("VulnerableRuns")), _count(row.get("CleanRuns"))
     return {
-        "imagesRemoved": len(removed),
-        "vulnerableRemoved": sum(1 for r in removed if r.get("vulnerable")),
-        "failures": sum(1 for r in rows if r["outcome"] in (_report.FAILED, _report.RUN_FAILED)),
-        "lastRun": max((r["time"] for r in rows if r["time"]), default=None),
+        "image": _text(row.get("Image")),
+        "digest": _text(row.get("Digest")),
+        "outcome": row.get("Outcome"),
+        "vulnerable": True if vulnerable_runs else False if clean_runs else None,
+        "nodes": _count(row.get("Nodes")),
+        "runs": _count(row.get("Runs")),
+        "first": _time(row.get("First")),
+        "last": _time(row.get("Last")),
+        "detail": _text(row.get("Detail")),
+        # What combining two parts of a cluster needs (`combine`); not printed.
+        "_runs": (vulnerable_runs, clean_runs),
+        "_detailPick": float(row.get("DetailPick") if row.get("DetailPick") is not None else -1),
+    }
+
+
+def public(images):
+    """The images as printed."""
+    return [{k: v for k, v in image.items() if not k.startswith("_")} for image in images]
+
+
+def combine(a, b):
+    """One cluster's history from two parts of its nodes (`_history_query`'s parts): every node is in one part, so
+    rows, runs and counts add up, and an image's nodes too."""
+    images = {}
+    for image in a["images"] + b["images"]:
+        detail = image["detail"] if image["outcome"] == RUN_FAILED or not (image["image"] or image["digest"]) else None
+        key = (image["image"], image["digest"], image["outcome"], detail)
+        if key not in images:
+            images[key] = dict(image)
+            continue
+        merged = images[key]
+        runs = tuple(x + y for x, y in zip(merged["_runs"], image["_runs"], strict=True))
+        merged.update(
+            nodes=merged["nodes"] + image["nodes"],
+            runs=merged["runs"] + image["runs"],
+            first=min((t for t in (merged["first"], image["first"]) if t), default=None),
+            last=max((t for t in (merged["last"], image["last"]) if t), default=None),
+            vulnerable=True if runs[0] else False if runs[1] else None,
+            _runs=runs,
+        )
+        if image["_detailPick"] > merged["_detailPick"]:
+            merged.update(detail=image["detail"], _detailPick=image["_detailPick"])
+    by_node = {**a["totals"]["byNode"], **b["totals"]["byNode"]}
+    summaries = (a["summary"], b["summary"])
+    return _finish(
+        {
+            "rows": a["rows"] + b["rows"],
+            "images": list(images.values()),
+            "byNode": by_node,
+            "skippedLines": a["skippedLines"] + b["skippedLines"],
+            "summary": {
+                **{k: sum(s[k] for s in summaries) for k in ("imagesRemoved", "vulnerableRemoved", "failures")},
+                "lastRun": max((s["lastRun"] for s in summaries if s["lastRun"]), default=None),
+            },
+        }
+    )
+
+
+def _oldest_first(row):
+    return tuple(row[k] or "" for k in ("time", "node", "image", "pod", "container", "outcome", "detail"))
+
+
+def _finish(cluster):
+    """Rows oldest first across the cluster (live, a node's rows go together); images by their first time."""
+    rows = sorted(cluster["rows"], key=_oldest_first)
+    if rows:
+        found_totals = totals(rows)
+    else:
+        by_node = {n: dict(sorted(c.items())) for n, c in sorted(cluster["byNode"].items(), key=lambda i: i[0] or "")}
+        by_outcome = {}
+        for counts in by_node.values():
+            for outcome, count in counts.items():
+                by_outcome[outcome] = by_outcome.get(outcome, 0) + count
+        found_totals = {"byOutcome": dict(sorted(by_outcome.items())), "byNode": by_node}
+    images = sorted(cluster["images"], key=lambda g: (g["first"] or "", g["image"] or "", g["outcome"]))
+    summary = cluster["summary"] or {"imagesRemoved": 0, "vulnerableRemoved": 0, "failures": 0, "lastRun": None}
+    return {
+        "rows": rows,
+        "images": images,
+        "totals": found_totals,
+        "skippedLines": cluster["skippedLines"],
+        "summary": summary,
     }
 
 

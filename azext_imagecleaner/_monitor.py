@@ -39,9 +39,29 @@ def logs_client(cli_ctx):
     )
 
 
+class AnswerCut(Exception):
+    """Log Analytics answered only the rows that fit its answer limits (500,000 records, about 100 MiB: a
+    PartialError whose detail is E_QUERY_RESULT_SET_TOO_LARGE, ../shared/container-insights.md §4): an arbitrary cut,
+    not an answer. The fan-out asks again in smaller parts (`_fanout`)."""
+
+
+# How the engine words a cut answer (Kusto's query limits; the text the service sends, seen in
+# microsoft/jupyter-Kqlmagic#77 and Azure/azure-sdk-for-java#29243: "Query result set has exceeded the internal data
+# size limit 64000000 (E_QUERY_RESULT_SET_TOO_LARGE; see https://aka.ms/kustoquerylimits)").
+_CUT_MARKS = ("E_QUERY_RESULT_SET_TOO_LARGE", "record count limit", "data size limit")
+
+
+def is_cut(error):
+    """Whether a partial answer's error says it was cut for size or record count (the mark can be in the message or
+    any level of its details' innererror)."""
+    text = f"{getattr(error, 'message', '')} {getattr(error, 'details', '')}"
+    return any(mark in text for mark in _CUT_MARKS)
+
+
 def query(client, text, window, what, workspace=None, resource=None):
-    """The rows of `text` over `window` (a timedelta) in a workspace (customer ID) or a resource's scope, as lists
-    of the query's columns. A partial answer gives its rows, with a warning; `what` names the target in words."""
+    """The rows of `text` over `window` (a timedelta, or a (start, end) pair) in a workspace (customer ID) or a
+    resource's scope, as dicts by column name. A partial answer gives its rows, with a warning, except one cut for
+    size or record count: AnswerCut. `what` names the target in words."""
     from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
     from azure.monitor.query import LogsQueryStatus
 
@@ -58,6 +78,8 @@ def query(client, text, window, what, workspace=None, resource=None):
         raise _errors.logs_unreachable(ex, what) from ex
     if answer.status == LogsQueryStatus.PARTIAL:
         error = answer.partial_error
+        if is_cut(error):
+            raise AnswerCut(f"{getattr(error, 'code', 'PartialError')}: {getattr(error, 'message', '')}")
         logger.warning(
             "Log Analytics answered only part of the query for %s (%s: %s): the rows below may be incomplete.",
             what,
@@ -70,4 +92,4 @@ def query(client, text, window, what, workspace=None, resource=None):
     if not tables:
         return []
     table = tables[0]
-    return [list(row) for row in table.rows]
+    return [dict(zip(table.columns, row, strict=False)) for row in table.rows]

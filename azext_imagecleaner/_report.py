@@ -23,118 +23,40 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-REMOVED, EXCLUDED, RUNNING, NOT_ON_NODE, FAILED, RUN_FAILED, OTHER = (
-    "removed",
-    "excluded",
-    "running",
-    "not on node",
-    "removal failed",
-    "run failed",
-    "other",
+from azext_imagecleaner import _statements as statements
+from azext_imagecleaner._statements import (  # noqa: F401 - the words of the report, used by its callers
+    CLEAN,
+    END_OF_LIFE,
+    EXCLUDED,
+    FAILED,
+    NOT_ON_NODE,
+    OTHER,
+    REMOVED,
+    RUN_FAILED,
+    RUNNING,
+    SCAN_FAILED,
+    VULNERABLE,
 )
-VULNERABLE, END_OF_LIFE, CLEAN, SCAN_FAILED = "vulnerable", "vulnerable (end of life)", "clean", "scan failed"
-# `eraser` is the remover's logger in v1.0.0 and before (the container was named eraser too).
-ERASER_LOGGERS = ("collector", "remover", "eraser", "scanner", "trivy-scanner")
-_REMOVERS = ("remover", "eraser")
-_SCANNERS = ("scanner", "trivy-scanner")
 
-_REMOVER_OUTCOMES = {
-    "removed image": REMOVED,
-    "image is excluded": EXCLUDED,
-    "image is running": RUNNING,
-    "image is not on node": NOT_ON_NODE,
-    "error removing image": FAILED,
-    "error during prune": FAILED,
-    # v0.1 to v0.3 (statements table, "v0.x"): capitalised, the image under `image`.
-    "Removed": REMOVED,
-    "Image is excluded": EXCLUDED,
-    "Image is running": RUNNING,
-    "Image is not on node": NOT_ON_NODE,
-    "Error removing": FAILED,
-    "Error during prune": FAILED,
-}
-# Messages about the run, not an image, that say nothing went wrong: read, but no row of their own.
-_CONTEXT = {
-    "remover starting",
-    "CRI client created successfully",
-    "imageListPtr is empty, waiting for scan erase path",
-    "imageListPtr provided, parsing image list file",
-    "successfully created imagelist from scanned non-compliant images",
-    "attempting to parse image list file",
-    "successfully parsed image list file",
-    "configmaps for exclusion do not exist",
-    "excluded configmap was empty or does not exist",
-    "no images to exclude",
-    "prune successful",
-    "Prune successful",
-    "Map of non-running images",
-    "Map of running images",
-    "Map of digest to image name(s)",
-    "images collected",
-    "trivy version",
-    "config",
-    "userConfig",
-    "scanning image with id",
-    "scanning image with ref",
-    "scanning image ref",
-    "scanning image",
-    "found image with id under reference",
-    "found image with no name",
-    "Vulnerable",
-    "Failed",
-    "vulnerable image found",
-    "image is end of life",
-    "scanning complete, waiting for remover to finish...",
-    "scanning complete, waiting for eraser to finish...",
-    "remover job completed, shutting down...",
-    "eraser job completed, shutting down...",
-    "scanning complete, exiting",
-}
-# Error lines after which the container carries on (Eraser v1.4.1's source: no os.Exit after them): "other",
-# not "run failed". Every other error line without an image ends its container with a non-zero exit.
-_NOT_FATAL = {
-    "pprof server failed",
-    "error recording metrics",
-    "error initializing exporter",
-    "failed to collect metrics",
-    "failed to export metrics",
-    "error processing digest",
-    "total image scan timed out",
-    "error initializing scanner",
-    "scan failed",
-    "error scanning image",
-    "error unmarshaling report",
-    "could not find image by reference",
-    "error registering config for artifact",
-    "error fetching manifest for image",
-}
-# The collector's one line with the node's unused images, names and digests (what goes to the scanner).
-_INVENTORY = "images collected"
-_SCAN_FAILURES = {
-    "error scanning image",
-    "error unmarshaling report",
-    "could not find image by reference",
-    "error registering config for artifact",
-}
+ERASER_LOGGERS = tuple(statements.LOGGERS)
 
-# Fields that name the image a line is about.
-_IMAGE_FIELDS = frozenset(("given", "imageID", "digest", "name", "image", "img"))
 # kubectl logs --timestamps: an RFC 3339 time and one space before the container's own line.
 _KUBECTL_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d) ")
 # zap's console encoder (--log-level=debug): time, LEVEL, logger, [caller,] message, [JSON fields], by tabs.
 _CONSOLE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?)\t([A-Z]+)\t(.*)$")
 _CALLER = re.compile(r"^\S+\.go:\d+$")
-_IMAGE_ID = re.compile(r"^sha256:[0-9a-f]{64}$")
+IMAGE_ID = re.compile(r"^sha256:[0-9a-f]{64}$")
+_IMAGE_FIELDS = frozenset(statements.IMAGE_FIELDS)
 
 
 @dataclass
 class Parsed:
-    rows: dict = field(default_factory=dict)  # (node, pod, key) -> row, in the order first seen
+    rows: dict = field(default_factory=dict)  # (node, pod, key) -> [row, the line that chose it]
     names: dict = field(default_factory=dict)  # (node, image ID) -> names, from every container's lines
     # The scanner's findings hold for its own worker pod (one run on one node): (node, pod, image ID or name).
-    verdicts: dict = field(default_factory=dict)  # -> VULNERABLE, CLEAN, ...
+    verdicts: dict = field(default_factory=dict)  # -> VULNERABLE, SCAN_FAILED, ...
     scanned: set = field(default_factory=set)  # what went to the scanner
-    scans_finished: set = field(default_factory=set)  # (node, pod) whose scanner logged its verdict summary
+    scans_finished: set = field(default_factory=set)  # (node, pod) whose scanner said it was done
     skipped_lines: int = 0
 
 
@@ -159,19 +81,20 @@ def _console_time(text):
 
 
 def read_line(raw):
-    """One log line as an entry dict, or "skip" (not Eraser's), or None (blank, a banner, a continuation)."""
+    """One log line as an entry dict, {"panic": line}, "skip" (not Eraser's), or None (blank, a banner, what
+    follows a panic or a console error: `_statements.CONTINUATION`)."""
     line = raw.rstrip("\r\n")
     line = _KUBECTL_TIMESTAMP.sub("", line, count=1)
-    if not line.strip() or line.startswith("Defaulted container "):
+    if line.startswith("Defaulted container "):
         return None
     if line.lstrip().startswith("{"):
         return _json_entry(line)
     console = _CONSOLE.match(line)
     if console:
         return _console_entry(*console.groups())
-    if line.startswith("panic: ") or line.startswith("fatal error: "):
+    if line.startswith(statements.PANICS):
         return {"panic": line}
-    return "skip"
+    return None if statements.is_continuation(line) else "skip"
 
 
 def _json_entry(line):
@@ -183,7 +106,7 @@ def _json_entry(line):
 
 def object_entry(value):
     """A JSON log line, already parsed (ContainerLogV2 keeps one as an object), as an entry dict or "skip"."""
-    if not isinstance(value, dict) or value.get("logger") not in ERASER_LOGGERS or "msg" not in value:
+    if not isinstance(value, dict) or value.get("logger") not in statements.LOGGERS or "msg" not in value:
         return "skip"
     return value
 
@@ -198,7 +121,7 @@ def _console_entry(when, level, rest):
             return "skip"
     if len(parts) > 2 and _CALLER.match(parts[1]):
         del parts[1]
-    if len(parts) < 2 or parts[0] not in ERASER_LOGGERS or not isinstance(fields, dict):
+    if len(parts) < 2 or parts[0] not in statements.LOGGERS or not isinstance(fields, dict):
         return "skip"
     entry = dict(fields, level=level.lower(), logger=parts[0], msg="\t".join(parts[1:]))
     entry.update(time=_console_time(when), console=True)
@@ -209,25 +132,17 @@ def parse_lines(lines, node, container, into=None, pod=None):
     """Read one container's log lines into `into` (a Parsed); returns it. A line is its text, or the object a JSON
     line was parsed into (ContainerLogV2's `LogMessage`)."""
     parsed = into if into is not None else Parsed()
-    continuation = False  # inside a console-format stack trace or a Go panic's goroutine dump
     for raw in lines:
-        text = isinstance(raw, str)
-        entry = read_line(raw) if text else object_entry(raw)
+        entry = read_line(raw) if isinstance(raw, str) else object_entry(raw)
         if entry is None:
             continue
         if entry == "skip":
-            if continuation or (text and raw.startswith(("\t", " ", "goroutine ", "main.", "runtime.", "created by "))):
-                continue
             parsed.skipped_lines += 1
-            continue
-        if "panic" in entry:
+        elif "panic" in entry:
             detail = f"{container}: {entry['panic']}"
             _add_row(parsed, node, pod, container, ("run", container, "panic"), RUN_FAILED, detail, None)
-            continuation = True
-            continue
-        # zap's console encoder writes an error's stack on the lines after it; JSON keeps it in a field.
-        continuation = entry.get("console") is True and entry.get("level") in ("error", "dpanic", "panic", "fatal")
-        _read_entry(parsed, entry, node, container, pod)
+        else:
+            _read_entry(parsed, entry, node, container, pod)
     return parsed
 
 
@@ -250,37 +165,36 @@ def _remember(parsed, node, image_id, names):
 
 
 def _read_entry(parsed, entry, node, container, pod):
-    msg, logger_name = entry["msg"], entry["logger"]
-    if logger_name in _SCANNERS:
-        _read_scanner(parsed, entry, (node, pod))
-    if logger_name == "collector" and msg == _INVENTORY:
+    msg = entry["msg"]
+    message = statements.rule(statements.LOGGERS[entry["logger"]], msg)
+    run = (node, pod)
+    if message.verdict:
+        _mark(parsed, run, message.verdict, _verdict_images(entry, message.images))
+    if message.scanned:
+        _scanned(parsed, entry, run)
+    if message.finished:
+        parsed.scans_finished.add(run)
+    if message.inventory:
         for img in entry.get("finalImages:") or entry.get("finalImages") or []:
             image_id, names, digests = _image_object(img)
             _remember(parsed, node, image_id, names)
             parsed.scanned.update((node, pod, key) for key in (image_id, *names, *digests) if key)
-        return
-    if msg in _CONTEXT:
+    outcome = statements.row_outcome(message, entry.get("level"), not _IMAGE_FIELDS.isdisjoint(entry))
+    if outcome is None:
         return
     when = entry.get("time") or iso(entry.get("ts"))
-    outcome = _REMOVER_OUTCOMES.get(msg) if logger_name in _REMOVERS else None
-    error = _error_text(entry) if "error" in entry else None
-    if outcome is None:
-        has_image = not _IMAGE_FIELDS.isdisjoint(entry)
-        if entry.get("level") == "error" and not has_image and msg not in _NOT_FATAL:
-            detail = f"{container}: {msg}" + (f": {error}" if error else "")
-            _add_row(parsed, node, pod, container, ("run", container, msg), RUN_FAILED, detail, when)
-            return
-        if logger_name in _SCANNERS and msg in _NOT_FATAL | _SCAN_FAILURES and has_image:
-            return  # a scan failure: a verdict (read above), not a row
+    error = statements.error_text(entry.get("error")) if "error" in entry else None
+    if outcome == RUN_FAILED:
+        detail = f"{container}: {msg}" + (f": {error}" if error else "")
+        _add_row(parsed, node, pod, container, ("run", container, msg), RUN_FAILED, detail, when)
+        return
     image_id, names, digests = _image_object(entry.get("name"))
     image_id = entry.get("imageID") or entry.get("digest") or image_id
     _remember(parsed, node, image_id, names)
-    given = entry.get("given") or entry.get("image")
-    if msg in ("error during prune", "Error during prune"):
-        given = given or "*"
+    given = entry.get("given") or entry.get("image") or message.given
     image = names[0] if names else given or (digests[0] if digests else None)
-    if outcome is None:
-        detail = f"{logger_name}: {msg}" + (f": {error}" if error else "")
+    if outcome == OTHER:
+        detail = f"{entry['logger']}: {msg}" + (f": {error}" if error else "")
     elif outcome == FAILED:
         detail = error or "some images could not be removed"
     else:
@@ -288,42 +202,41 @@ def _read_entry(parsed, entry, node, container, pod):
     # An image's lines make one row; a message without an image is a row of its own container (the pod's
     # containers can each log it, and which of them is read first must not matter).
     key = ("image", image_id or image) if image_id or image else ("message", container, msg)
-    _add_row(parsed, node, pod, container, key, outcome or OTHER, detail, when, image=image, digest=image_id)
+    _add_row(parsed, node, pod, container, key, outcome, detail, when, image=image, digest=image_id)
 
 
 def _add_row(parsed, node, pod, container, key, outcome, detail, when, image=None, digest=None):
     """One row per node, pod and image: Eraser logs an image once per alias in prune mode, and `removed
-    image` twice when the runtime answers NotFound. A failure is never hidden behind an earlier line."""
+    image` twice when the runtime answers NotFound. The row is its first failure's line, or else its first line
+    (a failure is never hidden behind an earlier line); its image and digest the first ones any of its lines gave.
+    The history's query applies the same rules (`_history_query`)."""
     full_key = (node, pod, *key)
-    row = parsed.rows.get(full_key)
-    if row is None:
-        parsed.rows[full_key] = {
-            "node": node,
-            "image": image,
-            "digest": digest,
-            "outcome": outcome,
-            "detail": detail,
-            "container": container,
-            "pod": pod,
-            "time": when,
-        }
+    found = parsed.rows.get(full_key)
+    line = {"outcome": outcome, "detail": detail, "container": container, "time": when}
+    if found is None:
+        parsed.rows[full_key] = [dict(line, node=node, pod=pod, image=image, digest=digest), outcome in _FAILURES]
         return
+    row, chosen_is_failure = found
     row["image"] = row["image"] or image
     row["digest"] = row["digest"] or digest
-    if outcome in (FAILED, RUN_FAILED) and row["outcome"] not in (FAILED, RUN_FAILED):
-        row.update(outcome=outcome, detail=detail, time=when or row["time"])
+    if outcome in _FAILURES and not chosen_is_failure:
+        row.update(line)
+        found[1] = True
 
 
-def _error_text(entry):
-    """The `error` field without zap's `stacktrace` (which is a field of its own), on one line."""
-    error = entry.get("error")
-    if not error:
-        return None
-    return "; ".join(part.strip() for part in str(error).splitlines() if part.strip())
+_FAILURES = frozenset(statements.FAILURES)
+
+
+def _verdict_images(entry, where):
+    """The images a verdict is about: one object (`img`), a list of objects or of names (`Images`), or an ID."""
+    value = entry.get(where)
+    if where == "Images":
+        return value if isinstance(value, list) else ()
+    return (value,) if value else ()
 
 
 def _mark(parsed, run, verdict, images):
-    verdicts = parsed.verdicts
+    verdicts, rank = parsed.verdicts, _PRIORITY[verdict]
     for img in images:
         if isinstance(img, str):
             keys = (img,)
@@ -332,11 +245,11 @@ def _mark(parsed, run, verdict, images):
             _remember(parsed, run[0], image_id, names)
             keys = (image_id, *names, *digests)
         for key in keys:
-            if not key:
-                continue
-            # End of life is logged before the image's `vulnerable image found`: keep the more precise word.
-            if not (verdict == VULNERABLE and verdicts.get((*run, key)) == END_OF_LIFE):
+            if key and rank < _PRIORITY.get(verdicts.get((*run, key)), len(_PRIORITY)):
                 verdicts[(*run, key)] = verdict
+
+
+_PRIORITY = {verdict: rank for rank, verdict in enumerate(statements.VERDICT_PRIORITY)}
 
 
 def _scanned(parsed, entry, run):
@@ -345,65 +258,37 @@ def _scanned(parsed, entry, run):
     parsed.scanned.update((*run, key) for key in (entry.get("imageID"), *refs) if key)
 
 
-def _scan_summary(parsed, entry, run):
-    _mark(parsed, run, VULNERABLE, entry.get("Images") or ())
-    parsed.scans_finished.add(run)
-
-
-# What the scanner's messages say, by message: verdicts and what was scanned.
-_SCANNER_READS = {
-    "vulnerable image found": lambda parsed, entry, run: _mark(parsed, run, VULNERABLE, (entry.get("img"),)),
-    "Vulnerable": _scan_summary,
-    "Failed": lambda parsed, entry, run: _mark(parsed, run, SCAN_FAILED, entry.get("Images") or ()),
-    "image is end of life": lambda parsed, entry, run: _mark(parsed, run, END_OF_LIFE, (entry.get("imageID"),)),
-    **{
-        msg: (lambda parsed, entry, run: _mark(parsed, run, SCAN_FAILED, (entry.get("imageID"),)))
-        for msg in _SCAN_FAILURES
-    },
-    "scanning image with id": _scanned,
-}
-# What Eraser's loggers write that no reading here uses, whatever their level: the context messages, less those the
-# scanner's reading or the collector's inventory uses. The history's query leaves these lines out
-# (`_history.query`), so the service sends, and az parses, about 40% fewer lines of a scheduled run.
-IGNORED_MESSAGES = frozenset(_CONTEXT - set(_SCANNER_READS) - {_INVENTORY})
-
-
-def _read_scanner(parsed, entry, run):
-    read = _SCANNER_READS.get(entry["msg"])
-    if read is not None:
-        read(parsed, entry, run)
-
-
 def report(parsed):
     """Rows with names and the scanner's verdicts joined in by image ID, and the footer's totals."""
     rows = []
-    for row in parsed.rows.values():
+    for row, _ in parsed.rows.values():
         node, digest = row["node"], row["digest"]
         names = parsed.names.get((node, digest)) or []
         image = row["image"]
-        if names and (not image or image == digest or _IMAGE_ID.match(image)):
+        if names and (not image or image == digest or IMAGE_ID.match(image)):
             image = names[0]  # a scheduled run's `given` is the image ID; the collector or scanner knew its name
         run = (node, row["pod"])  # a verdict holds for the run whose scanner gave it, not for later manual runs
         keys = [(*run, k) for k in (digest, image, *names) if k]
-        scan = next((parsed.verdicts[k] for k in keys if k in parsed.verdicts), None)
+        found = [parsed.verdicts[k] for k in keys if k in parsed.verdicts]
+        scan = min(found, key=_PRIORITY.get) if found else None
         if scan is None and run in parsed.scans_finished and any(k in parsed.scanned for k in keys):
             scan = CLEAN
         if row["outcome"] == RUN_FAILED:
             scan = None
-        vulnerable = {VULNERABLE: True, END_OF_LIFE: True, CLEAN: False}.get(scan)
-        rows.append(dict(row, image=image, vulnerable=vulnerable, scan=scan))
+        rows.append(dict(row, image=image, vulnerable=statements.vulnerable(scan), scan=scan))
     rows.sort(key=lambda r: (r["node"] or "", r["time"] or "", r["image"] or ""))
+    return {"rows": rows, "totals": totals(rows), "skippedLines": parsed.skipped_lines}
+
+
+def totals(rows):
+    """The footer: rows per outcome, and per node and outcome."""
     by_outcome = Counter(r["outcome"] for r in rows)
     by_node = {}
     for row in rows:
         by_node.setdefault(row["node"], Counter())[row["outcome"]] += 1
     return {
-        "rows": rows,
-        "totals": {
-            "byOutcome": dict(sorted(by_outcome.items())),
-            "byNode": {node: dict(sorted(c.items())) for node, c in sorted(by_node.items(), key=lambda i: i[0] or "")},
-        },
-        "skippedLines": parsed.skipped_lines,
+        "byOutcome": dict(sorted(by_outcome.items())),
+        "byNode": {node: dict(sorted(c.items())) for node, c in sorted(by_node.items(), key=lambda i: i[0] or "")},
     }
 
 

@@ -122,7 +122,7 @@ def _ids(values):
     """Cluster resource IDs from --ids, where `@FILE` arrives as the file's text: one ID a line."""
     from azure.cli.core.azclierror import InvalidArgumentValueError
 
-    from azext_imagecleaner.fleet import parse_cluster_id
+    from azext_imagecleaner._selection import parse_cluster_id
 
     if values is None:
         return None

@@ -6,17 +6,16 @@ GET to the end of the operation, is mapped in `_errors`. Where another extension
 applies the rules that need the cluster before that extension's handler runs.
 """
 
-import functools
-import inspect
-
 from knack.log import get_logger
 
 from azext_imagecleaner._core import core
+from azext_imagecleaner._updates import (
+    core_update_defaults,
+    resource_type,
+    retry_on_concurrent_change,
+)
 
 logger = get_logger(__name__)
-
-# An update re-reads the cluster and re-applies the rules when someone else changed it in between.
-MAX_UPDATE_ATTEMPTS = 3
 
 
 def aks_create(cmd, client, **params):
@@ -69,32 +68,6 @@ def aks_update(cmd, client, **params):
 
     with _errors.mapped(resource_group_name, name):
         return retry_on_concurrent_change(attempt, resource_group_name, name, user_condition)
-
-
-def retry_on_concurrent_change(attempt, resource_group_name, name, user_condition=False):
-    """Run `attempt` (read, apply the rules, write with If-Match) again while the write is answered 412.
-
-    With the user's own --if-match/--if-none-match a 412 is final: they asked for exactly that ETag.
-    """
-    from azure.core.exceptions import HttpResponseError
-
-    from azext_imagecleaner import _errors
-
-    for number in range(1, MAX_UPDATE_ATTEMPTS + 1):
-        try:
-            return attempt()
-        except HttpResponseError as ex:
-            if ex.status_code != 412 or user_condition:
-                raise
-            if number == MAX_UPDATE_ATTEMPTS:
-                raise _errors.concurrent_change(resource_group_name, name, number) from ex
-            logger.warning(
-                "The cluster %s changed since it was read (412 Precondition Failed); reading it again (try %d of %d).",
-                name,
-                number + 1,
-                MAX_UPDATE_ATTEMPTS,
-            )
-    return None
 
 
 def nothing_to_change(resource_group_name, name, profile):
@@ -182,12 +155,6 @@ def _finish(cmd, result, params):
         return LongRunningOperation(cmd.cli_ctx, f"Starting {cmd.name}")(result)
 
 
-def resource_type():
-    from azure.cli.core.profiles import ResourceType
-
-    return ResourceType.MGMT_CONTAINERSERVICE
-
-
 def _refuse_existing_cluster(client, resource_group_name, name):
     """As core does: `aks create` on an existing cluster is an error, not an update."""
     from azure.cli.core.azclierror import ClientRequestError
@@ -204,10 +171,3 @@ def _refuse_existing_cluster(client, resource_group_name, name):
         f"The cluster '{name}' under resource group '{resource_group_name}' already exists.",
         "Use 'az aks update' to change it, or choose another name.",
     )
-
-
-@functools.cache
-def core_update_defaults():
-    """Core's `aks update` parameters and their defaults, from its own signature."""
-    parameters = inspect.signature(core().aks_update).parameters
-    return {name: p.default for name, p in parameters.items() if p.default is not p.empty}

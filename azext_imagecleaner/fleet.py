@@ -10,16 +10,15 @@ then tried again. A cluster is reported failed only when its change did not happ
 but whose end could not be read is "changed, not confirmed".
 """
 
-import re
 import sys
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
 
 from knack.log import get_logger
 
 from azext_imagecleaner import _errors
+from azext_imagecleaner import _selection as selection
 from azext_imagecleaner._rules import FLEET_FLAGS, Flags, decide, describe
 
 logger = get_logger(__name__)
@@ -30,26 +29,6 @@ DEFAULT_BUSY_TIMEOUT = 600
 UNCONFIRMED = "changed, not confirmed"
 BUSY_POLL_SECONDS = 2
 _TERMINAL = {"succeeded", "failed", "canceled"}
-
-
-@dataclass(frozen=True)
-class Target:
-    subscription: str
-    resource_group: str
-    name: str
-
-
-_CLUSTER_ID = re.compile(
-    r"/subscriptions/(?P<subscription>[^/]+)/resourceGroups/(?P<group>[^/]+)"
-    r"/providers/Microsoft\.ContainerService/managedClusters/(?P<name>[^/]+)/?",
-    re.IGNORECASE,
-)
-
-
-def parse_cluster_id(resource_id):
-    """(subscription, resource group, name) of a managedClusters resource ID, or None."""
-    match = _CLUSTER_ID.fullmatch(resource_id or "")
-    return Target(match["subscription"], match["group"], match["name"]) if match else None
 
 
 # --- clients, one per subscription and thread ---------------------------------------------------------
@@ -78,25 +57,13 @@ class _Clients:
             return self.by_subscription[subscription]
 
 
-def _scope(cli_ctx, subscriptions, management_group):
-    """Where to look: the subscriptions given (by name or ID), a management group, or every one of the login."""
-    from azure.cli.core._profile import Profile
-
-    from azext_imagecleaner._discovery import Scope
-
-    if not subscriptions:
-        return Scope((), management_group)
-    profile = Profile(cli_ctx=cli_ctx)
-    return Scope(tuple(dict.fromkeys(profile.get_subscription(s)["id"] for s in subscriptions)), management_group)
-
-
 # --- list ------------------------------------------------------------------------------------------------
 
 
 def list_clusters(cmd, subscriptions=None, resource_group_name=None, management_group=None):
     from azext_imagecleaner._discovery import discover
 
-    rows = discover(cmd.cli_ctx, _scope(cmd.cli_ctx, subscriptions, management_group), resource_group_name)
+    rows = discover(cmd.cli_ctx, selection.scope(cmd.cli_ctx, subscriptions, management_group), resource_group_name)
     return sorted(rows, key=lambda r: (r["subscription"], r["resourceGroup"] or "", r["name"]))
 
 
@@ -147,7 +114,7 @@ def set_clusters(
         )
         if output_failures:
             logger.error("Their IDs are in %s: run again with --ids @%s.", output_failures, output_failures)
-        _exit_non_zero_after_output(cmd.cli_ctx)
+        selection.exit_non_zero_after_output(cmd.cli_ctx)
     return rows
 
 
@@ -227,10 +194,10 @@ def _targets(cmd, cluster_ids, resource_group_name, all_clusters, subscriptions,
     from azext_imagecleaner._discovery import discover
 
     if cluster_ids is not None:  # an empty --ids @FILE (no failures last time) names no cluster
-        return list(dict.fromkeys(parse_cluster_id(i) for i in cluster_ids))
-    scope = _scope(cmd.cli_ctx, subscriptions, management_group)
+        return selection.targets_of(cluster_ids)
+    scope = selection.scope(cmd.cli_ctx, subscriptions, management_group)
     rows = discover(cmd.cli_ctx, scope, None if all_clusters else resource_group_name, flags)
-    return [Target(r["subscription"], r["resourceGroup"], r["name"]) for r in rows]
+    return [selection.Target(r["subscription"], r["resourceGroup"], r["name"]) for r in rows]
 
 
 def _apply_one(cmd, clients, target, flags, dry_run, busy_timeout):
@@ -257,7 +224,7 @@ def _apply_one(cmd, clients, target, flags, dry_run, busy_timeout):
 def _update_when_idle(cmd, client, target, flags, dry_run, busy_timeout):
     from azure.core.exceptions import HttpResponseError
 
-    from azext_imagecleaner.custom import retry_on_concurrent_change
+    from azext_imagecleaner._updates import retry_on_concurrent_change
 
     deadline = time.monotonic() + busy_timeout
     while True:
@@ -284,7 +251,7 @@ def _attempt(cmd, client, target, flags, dry_run):
     from azext_imagecleaner._core import core
     from azext_imagecleaner._decorators import decorator_classes, profile_of
     from azext_imagecleaner._rules import needs_write
-    from azext_imagecleaner.custom import core_update_defaults, resource_type
+    from azext_imagecleaner._updates import core_update_defaults, resource_type
 
     _, update_decorator = decorator_classes(core())
     raw = dict(
@@ -333,18 +300,3 @@ def _wait_until_idle(client, target, deadline):
         state = (client.get(target.resource_group, target.name).provisioning_state or "").lower()
         if state in _TERMINAL:
             return
-
-
-def _exit_non_zero_after_output(cli_ctx):
-    """Let az print the summary table, then exit 1: some clusters failed.
-
-    A handler's return value is printed only when it returns, and its exit code is 0 then; knack turns a
-    SystemExit raised by a listener of its successful-execution event (fired after the output) into the
-    exit code.
-    """
-    from knack.events import EVENT_CLI_SUCCESSFUL_EXECUTE
-
-    def fail(_cli_ctx, **_kwargs):
-        raise SystemExit(1)
-
-    cli_ctx.register_event(EVENT_CLI_SUCCESSFUL_EXECUTE, fail)

@@ -3,27 +3,19 @@ read from Container Insights after the worker pods are gone.
 
 One cluster: one resource-centric query on the cluster's own resource ID (it needs no workspace ID, and works for
 people who can read the cluster but not its workspace; ../shared/container-insights.md §4). A fleet: the
-clusters found as `list` finds them, grouped by the workspace their monitoring add-on sends to, one query per
-workspace (by its customer ID, which Resource Graph gives), each for at most 100 clusters, filtered on
-`_ResourceId`; a workspace whose ID cannot be read falls back to a query per cluster. Where nothing was kept,
-it says why instead of an empty report: no monitoring add-on, or an agent that leaves kube-system out.
+clusters found as `list` finds them (`_selection`), grouped by the workspace their monitoring add-on sends to, one
+query per workspace (by its customer ID, which Resource Graph gives), each for at most 100 clusters, filtered on
+`_ResourceId`; a workspace whose ID cannot be read falls back to a query per cluster (`_fanout`). The service
+computes the report (`_history_query`) and answers what is printed. Where nothing was kept, it says why instead of
+an empty report: no monitoring add-on, or an agent that leaves kube-system out.
 """
-
-import concurrent.futures
-import contextlib
-import gc
-from typing import NamedTuple
 
 from knack.log import get_logger
 
-from azext_imagecleaner import _errors, _history, _monitor
+from azext_imagecleaner import _errors, _fanout, _history, _selection
+from azext_imagecleaner import _history_query as hq
 
 logger = get_logger(__name__)
-
-# Workspaces queried at once: Log Analytics runs at most five queries of a user at a time and queues the rest
-# (Azure Monitor service limits, "User query throttling"; MicrosoftDocs/azure-monitor-docs
-# includes/azure-monitor-limits-log-queries.md), so more threads would only hold more answers in memory.
-PARALLEL_QUERIES = 5
 
 
 def _window_text(window):
@@ -46,14 +38,15 @@ def cluster_report(cmd, client, resource_group_name, name, window, show_query, c
     read from ARM, used only to tell why nothing was collected."""
     with _errors.mapped(resource_group_name, name):
         mc = client.get(resource_group_name, name)
-    text = _history.query()
     if show_query:
-        return {"query": text, "timespan": _iso(window), "resource": mc.id}
+        return {"query": hq.query(), "timespan": _iso(window), "resource": mc.id}
     if not _monitoring_workspace(mc):
         raise _errors.nothing_kept(resource_group_name, name)
-    what = _errors.cluster_text(resource_group_name, name)
-    rows = _monitor.query(_monitor.logs_client(cmd.cli_ctx), text, window, what, resource=mc.id)
-    result = _history.reports(rows).get(mc.id.lower()) or {"rows": [], "totals": {}, "skippedLines": 0}
+    plan = _fanout.Plan(_errors.cluster_text(resource_group_name, name), None, mc.id, (mc.id,))
+    found, failed = _fanout.run(cmd.cli_ctx, [plan], window, _text, _history.read, _history.combine)
+    if failed:
+        raise failed[mc.id.lower()]
+    result = found.get(mc.id.lower()) or _empty()
     if not result["rows"]:
         _explain_no_rows(mc, resource_group_name, name, window, connect)
     _warn(result)
@@ -61,9 +54,27 @@ def cluster_report(cmd, client, resource_group_name, name, window, show_query, c
         "name": name,
         "resourceGroup": resource_group_name,
         "since": _iso(window),
-        **result,
-        "summary": _history.summary(result),
+        "rows": result["rows"],
+        "totals": result["totals"],
+        "skippedLines": result["skippedLines"],
+        "summary": result["summary"],
     }
+
+
+def _empty():
+    return {
+        "rows": [],
+        "totals": {"byOutcome": {}, "byNode": {}},
+        "skippedLines": 0,
+        "summary": {"imagesRemoved": 0, "vulnerableRemoved": 0, "failures": 0, "lastRun": None},
+    }
+
+
+def _text(plan, fleet=False):
+    """The query of a plan: its clusters (a workspace's; one resource's scope needs no list) and its part of each
+    one's nodes."""
+    members = plan.members if plan.workspace is not None else None
+    return hq.query(members, fleet=fleet, part=plan.part)
 
 
 def _monitoring_workspace(mc):
@@ -118,7 +129,7 @@ def _warn(result):
 
 def fleet_report(cmd, window, show_query, cluster_ids, resource_group_name, subscriptions, management_group):
     """A row per cluster: its history (a row per image and outcome, totals, summary) or why there is none."""
-    clusters = _fleet_clusters(cmd, cluster_ids, resource_group_name, subscriptions, management_group)
+    clusters = _selection.clusters(cmd, cluster_ids, resource_group_name, subscriptions, management_group)
     by_workspace, rows = {}, []
     for cluster in clusters:
         row = {k: cluster[k] for k in ("name", "resourceGroup", "subscription", "id")}
@@ -128,25 +139,26 @@ def fleet_report(cmd, window, show_query, cluster_ids, resource_group_name, subs
             row.update(history="no monitoring add-on", images=[], summary=None)
         else:
             by_workspace.setdefault(row["workspace"].lower(), []).append(row)
-    plans = _plans(cmd, by_workspace)
+    plans = workspace_plans(cmd, by_workspace)
     if show_query:
         return [
-            {"workspace": p.workspace, "resource": p.resource, "query": p.text, "timespan": _iso(window)} for p in plans
+            {"workspace": p.workspace, "resource": p.resource, "query": _fleet_text(p), "timespan": _iso(window)}
+            for p in plans
         ]
-    found, failed = _run(cmd, plans, window)
+    found, failed = _fanout.run(cmd.cli_ctx, plans, window, _fleet_text, _history.read, _history.combine)
     for row in rows:
         if not row["workspace"]:
             continue
         result = found.get(row["id"].lower())
         error = failed.get(row["id"].lower())
         if error is not None:
-            row.update(history="query failed", error=error, images=[], summary=None)
-        elif result and result["rows"]:
+            row.update(history="query failed", error=error.error_msg, images=[], summary=None)
+        elif result and (result["images"] or result["totals"]["byNode"]):
             row.update(
                 history="kept",
-                images=_history.by_image(result["rows"]),
+                images=_history.public(result["images"]),
                 totals=result["totals"],
-                summary=_history.summary(result),
+                summary=result["summary"],
             )
         else:
             row.update(history="no Eraser log lines in the window", images=[], summary=None)
@@ -154,7 +166,11 @@ def fleet_report(cmd, window, show_query, cluster_ids, resource_group_name, subs
     return sorted(rows, key=lambda r: (r["subscription"] or "", r["resourceGroup"] or "", r["name"]))
 
 
-def _plans(cmd, by_workspace):
+def _fleet_text(plan):
+    return _text(plan, fleet=True)
+
+
+def workspace_plans(cmd, by_workspace):
     """The queries for {workspace resource ID (lower case): its clusters' rows}: one per workspace and 100
     clusters, or one per cluster where the workspace's ID cannot be read."""
     from azext_imagecleaner._discovery import customer_ids
@@ -169,11 +185,10 @@ def _plans(cmd, by_workspace):
                 workspace,
                 len(members),
             )
-            plans += [_Plan(f"cluster '{m['name']}'", _history.query(), None, m["id"], (m["id"],)) for m in members]
+            plans += [_fanout.Plan(f"cluster '{m['name']}'", None, m["id"], (m["id"],)) for m in members]
             continue
         for chunk in _history.chunks(members):
-            chunk_ids = tuple(m["id"] for m in chunk)
-            plans.append(_Plan(f"workspace {workspace}", _history.query(chunk_ids), customer, None, chunk_ids))
+            plans.append(_fanout.Plan(f"workspace {workspace}", customer, None, tuple(m["id"] for m in chunk)))
     return plans
 
 
@@ -191,85 +206,10 @@ def _say_what_is_missing(cmd, rows, window):
     failures = sorted({r["error"] for r in rows if r["history"] == "query failed"})
     if failures:
         # As `set` does for the clusters it could not change: every row printed, then exit 1.
-        from azext_imagecleaner.fleet import _exit_non_zero_after_output
-
         logger.error(
             "%d of %d cluster(s) have no history here because their query failed (see their 'error'): %s",
             sum(1 for r in rows if r["history"] == "query failed"),
             len(rows),
             "; ".join(failures[:3]),
         )
-        _exit_non_zero_after_output(cmd.cli_ctx)
-
-
-class _Plan(NamedTuple):
-    """One query: `what` names it in words; in a workspace (its customer ID) or a resource's scope; for `members`."""
-
-    what: str
-    text: str
-    workspace: str | None
-    resource: str | None
-    members: tuple
-
-
-def _run(cmd, plans, window):
-    """Run the queries, a few at a time: ({cluster resource ID (lower case): report}, {cluster resource ID (lower
-    case): why its query failed}). A query that fails costs its own clusters their history, not the fleet's.
-
-    The threads only ask and wait; each answer is read into reports here, one at a time, as it arrives. Reading
-    is Python work under the interpreter lock: in five threads, the readings would only take turns."""
-    from azure.cli.core.azclierror import AzCLIError
-
-    client = _monitor.logs_client(cmd.cli_ctx)
-    found, failed = {}, {}
-
-    def ask(plan):
-        try:
-            return _monitor.query(
-                client, plan.text, window, plan.what, workspace=plan.workspace, resource=plan.resource
-            ), None
-        except AzCLIError as ex:
-            return None, ex.error_msg
-
-    workers = min(PARALLEL_QUERIES, len(plans) or 1)
-    with _no_cycle_collection(), concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
-        asked = {pool.submit(ask, plan): plan for plan in plans}
-        for answered in concurrent.futures.as_completed(asked):
-            rows, error = answered.result()
-            if error is None:
-                found.update(_history.reports(rows))
-            else:
-                failed.update((m.lower(), error) for m in asked[answered].members)
-    return found, failed
-
-
-@contextlib.contextmanager
-def _no_cycle_collection():
-    """Python's cycle collector off while the answers are read. They become millions of objects (parsed JSON,
-    report rows) that hold no cycle, and the collector would walk them again each time more arrive: about 30% of
-    the reading time, measured over ten workspaces' answers (benchmarks/README.md). On again after, as it was."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def _fleet_clusters(cmd, cluster_ids, resource_group_name, subscriptions, management_group):
-    from azext_imagecleaner._discovery import discover, row_from_arm
-    from azext_imagecleaner.fleet import _scope, parse_cluster_id
-
-    if cluster_ids is None:
-        scope = _scope(cmd.cli_ctx, subscriptions, management_group)
-        return discover(cmd.cli_ctx, scope, resource_group_name, monitoring=True)
-    from azext_imagecleaner._client import managed_clusters_client
-
-    rows = []
-    for target in dict.fromkeys(parse_cluster_id(i) for i in cluster_ids):
-        client = managed_clusters_client(cmd.cli_ctx, target.subscription)
-        with _errors.mapped(target.resource_group, target.name):
-            mc = client.get(target.resource_group, target.name)
-        rows.append(row_from_arm(target.subscription, mc, monitoring=True))
-    return rows
+        _selection.exit_non_zero_after_output(cmd.cli_ctx)

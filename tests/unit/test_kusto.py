@@ -58,7 +58,11 @@ def test_leading_literal_lists_become_query_parameters_and_answer_the_same():
     database = kusto.Database(TABLES)
     now = datetime.datetime(2026, 1, 1)
     database.add("T", [{"TimeGenerated": now, "K": k, "D": None, "L": None} for k in ("a", "b", "c")])
+    kusto._TRANSLATIONS.clear()
     first = database.query(text)
     second = database.query(text.replace('["a", "c"]', '["b"]'))  # the kept translation, other values
     assert sorted(first.rows) == [["a"], ["c"]] and second.rows == [["b"]]
-    assert len(database._translations) == 1
+    assert len(kusto._TRANSLATIONS) == 1
+    other = kusto.Database(TABLES)  # another workspace's database: the same translation
+    other.add("T", [{"TimeGenerated": now, "K": "c", "D": None, "L": None}])
+    assert other.query(text).rows == [["c"]] and len(kusto._TRANSLATIONS) == 1
