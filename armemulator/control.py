@@ -69,12 +69,16 @@ class Emulator:
             "POST", f"clusters/{subscription}/{resource_group}/{name}/pods", {"name": pod, "node": node, "logs": logs}
         )
 
-    def history(self, subscription, resource_group, name, days=30):
-        """Image Cleaner's scheduled runs of the last `days` (every intervalHours), logged at their own times."""
-        return self._call("POST", f"clusters/{subscription}/{resource_group}/{name}/history", {"days": days})["runs"]
+    def history(self, subscription, resource_group, name, days=30, candidates=None, vulnerable=None):
+        """Image Cleaner's scheduled runs of the last `days` (every intervalHours), logged at their own times; with
+        `candidates` images a node and run, `vulnerable` of them, at real sizes."""
+        body = {"days": days, "candidates": candidates, "vulnerable": vulnerable}
+        return self._call("POST", f"clusters/{subscription}/{resource_group}/{name}/history", body, timeout=600)["runs"]
 
-    def scheduled_run(self, subscription, resource_group, name):
-        self._call("POST", f"clusters/{subscription}/{resource_group}/{name}/scheduled-run")
+    def scheduled_run(self, subscription, resource_group, name, candidates=None, vulnerable=None):
+        """A scheduled run now; with `candidates` images a node, `vulnerable` of them, at real sizes."""
+        body = {"candidates": candidates, "vulnerable": vulnerable}
+        self._call("POST", f"clusters/{subscription}/{resource_group}/{name}/scheduled-run", body)
 
     def set_etags(self, subscription, resource_group, name, enabled):
         """ETags on this cluster (the API specification) or none (the live service's recorded answers)."""
@@ -111,6 +115,10 @@ class Emulator:
         """Many clusters, shaped by a recorded document: per_subscription in each of `subscriptions`."""
         body = {"subscriptions": list(subscriptions), "per_subscription": per_subscription, **spec}
         return self._call("POST", "fleet", body, timeout=600)
+
+    def logs(self):
+        """{workspace customer ID: {table: {"rows", "bytes"}}}: what each Log Analytics workspace holds."""
+        return self._call("GET", "logs")
 
     def management_groups(self, groups):
         """{"name": [subscription IDs]}: the management groups Resource Graph knows."""

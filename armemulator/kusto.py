@@ -93,38 +93,43 @@ class Database:
             self._load()
 
     def query(self, text, where=None, parameters=()):
-        """Run KQL `text` over the rows that satisfy the SQL condition `where` (with `parameters`) in each table."""
+        """Run KQL `text` over the rows that satisfy the SQL condition `where` (with `parameters`) in each table.
+
+        The scope is a schema of views over the tables (filtered, the hidden columns left out), not a copy: a
+        workspace of a large fleet holds millions of rows, and DuckDB pushes the filter into its scan. Queries run
+        at once, each on a connection of its own (one thread each: `__init__`), as the service runs several of a
+        user's queries at once."""
         import duckdb_kql
 
         with self._lock:
             self._load()
             scope = f"scope{next(self._scopes)}"
-            self._con.execute(f"ATTACH ':memory:' AS {scope}")
+            con = self._con.cursor()
+        try:
+            con.execute("SET TimeZone='UTC'")
+            con.execute(f"CREATE SCHEMA {scope}")
+            condition = f" WHERE {_inline(where, parameters)}" if where else ""
+            for name, columns in self.tables.items():
+                hidden = [c for c, _ in columns if c in self.hidden]
+                select = f"* EXCLUDE ({', '.join(hidden)})" if hidden else "*"
+                con.execute(f"CREATE VIEW {scope}.{name} AS SELECT {select} FROM main.{name}{condition}")
+            con.execute(f"USE memory.{scope}")
             try:
-                for name, columns in self.tables.items():
-                    condition = f" WHERE {where}" if where else ""
-                    hidden = [c for c, _ in columns if c in self.hidden]
-                    select = f"* EXCLUDE ({', '.join(hidden)})" if hidden else "*"
-                    self._con.execute(
-                        f"CREATE TABLE {scope}.{name} AS SELECT {select} FROM memory.main.{name}{condition}",
-                        list(parameters),
-                    )
-                self._con.execute(f"USE {scope}")
-                try:
-                    relation = _dynamic_as_json_text(self._run(text))
-                    names, types = relation.columns, relation.types
-                    columns = [(n, KUSTO_TYPES.get(str(t), "string")) for n, t in zip(names, types, strict=True)]
-                    rows = [[_plain(v) for v in row] for row in relation.fetchall()]
-                except duckdb_kql.KqlError as ex:
-                    raise _kql_error(ex) from ex
-                except Exception as ex:  # DuckDB refused what the translation made of it
-                    raise KqlError(str(ex).splitlines()[0]) from ex
-            finally:
-                self._con.execute("USE memory")
-                self._con.execute(f"DETACH {scope}")
+                relation = _dynamic_as_json_text(self._run(con, text))
+                names, types = relation.columns, relation.types
+                columns = [(n, KUSTO_TYPES.get(str(t), "string")) for n, t in zip(names, types, strict=True)]
+                rows = [[_plain(v) for v in row] for row in relation.fetchall()]
+            except duckdb_kql.KqlError as ex:
+                raise _kql_error(ex) from ex
+            except Exception as ex:  # DuckDB refused what the translation made of it
+                raise KqlError(str(ex).splitlines()[0]) from ex
+        finally:
+            con.execute("USE memory.main")
+            con.execute(f"DROP SCHEMA {scope} CASCADE")
+            con.close()
         return Result(columns, rows)
 
-    def _run(self, text):
+    def _run(self, con, text):
         """The relation of KQL `text` on the current scope. The services parse each query anew; here the parser is
         Python (antlr) and costs a fleet's queries more than running them, while they differ only in their lists
         of clusters. So leading `let NAME = dynamic([...]);` lists are bound as declared query parameters (what
@@ -135,17 +140,19 @@ class Database:
         lifted, values = _lift_literal_lists(text)
         schema = self.tables_schema()
         key = (lifted, json.dumps(schema, sort_keys=True))
-        translated = _TRANSLATIONS.get(key)
+        with self._lock:
+            translated = _TRANSLATIONS.get(key)
         if translated is None:
             translated = duckdb_kql.to_sql(lifted, schema=schema)
-            if len(_TRANSLATIONS) >= 256:  # a bound on what a long-lived emulator keeps
-                _TRANSLATIONS.clear()
-            _TRANSLATIONS[key] = translated
+            with self._lock:
+                if len(_TRANSLATIONS) >= 256:  # a bound on what a long-lived emulator keeps
+                    _TRANSLATIONS.clear()
+                _TRANSLATIONS[key] = translated
         bound, unbound = bind(list(translated.declarations), values)
         bound = {slot: value for slot, value in bound.items() if slot in translated.slots}  # a list never used
         if unbound:
             raise KqlError(f"no value for the query parameters {', '.join(unbound)}")
-        return self._con.sql(str(translated), params=bound) if bound else self._con.sql(str(translated))
+        return con.sql(str(translated), params=bound) if bound else con.sql(str(translated))
 
     def tables_schema(self):
         """{table: {column: Kusto type}} as queries see them (without the hidden columns)."""
@@ -155,21 +162,42 @@ class Database:
         """The rows added since the last query, loaded in one statement per table (DuckDB's JSON reader, which
         loads many rows far faster than inserting them one by one)."""
         for name, rows in self._pending.items():
-            if not rows:
-                continue
-            columns = self.tables[name]
-            with tempfile.NamedTemporaryFile("w", suffix=".ndjson", delete=False, encoding="utf-8") as f:
-                for row in rows:
-                    f.write(json.dumps({c: _json_value(row.get(c)) for c, _ in columns}) + "\n")
-            spec = ", ".join(f"'{c}': '{_DUCK_TYPES[t]}'" for c, t in columns)
-            try:
-                self._con.execute(
-                    f"INSERT INTO {name} SELECT * FROM read_json(?, format='newline_delimited', columns={{{spec}}})",
-                    [f.name],
-                )
-            finally:
-                os.unlink(f.name)
-            rows.clear()
+            if rows:
+                self._read_rows(f"main.{name}", self.tables[name], rows)
+                rows.clear()
+
+    def _read_rows(self, target, columns, rows):
+        with tempfile.NamedTemporaryFile("w", suffix=".ndjson", delete=False, encoding="utf-8") as f:
+            for row in rows:
+                f.write(json.dumps({c: _json_value(row.get(c)) for c, _ in columns}) + "\n")
+        spec = ", ".join(f"'{c}': '{_DUCK_TYPES[t]}'" for c, t in columns)
+        try:
+            self._con.execute(
+                f"INSERT INTO {target} SELECT * FROM read_json(?, format='newline_delimited', columns={{{spec}}})",
+                [f.name],
+            )
+        finally:
+            os.unlink(f.name)
+
+    def sql(self, statement):
+        """The rows of a SQL statement over the tables (for the emulator's own figures, not a service's answer)."""
+        with self._lock:
+            return self._con.execute(statement).fetchall()
+
+    def register(self, name, columns, rows):
+        """A temporary table of `rows` (dicts; `columns` as [(column, Kusto type)]) for `insert_select` to read."""
+        with self._lock:
+            self._con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {name} ({', '.join(f'{c} {_DUCK_TYPES[t]}' for c, t in columns)})"
+            )
+            if rows:
+                self._read_rows(name, columns, rows)
+
+    def insert_select(self, table, select):
+        """Rows that a SQL SELECT makes (over the temporary tables `register` made), in bulk."""
+        with self._lock:
+            self._load()
+            self._con.execute(f"INSERT INTO main.{table} BY NAME {select}")
 
 
 # KQL text (its literal lists lifted) and schema -> translation (`Database._run`), for every database of the process:
@@ -201,6 +229,20 @@ def _lift_literal_lists(text):
         return text, {}
     declared = ", ".join(f"{name}:dynamic" for name in values)
     return f"declare query_parameters({declared});\n{text[position:].lstrip()}", values
+
+
+def _inline(where, parameters):
+    """`where` with its `?` parameters written in as SQL literals (a view takes none)."""
+    values = iter(parameters)
+    return re.sub(r"\?", lambda _: _literal(next(values)), where)
+
+
+def _literal(value):
+    if isinstance(value, datetime.datetime):
+        return f"TIMESTAMP '{value.strftime('%Y-%m-%d %H:%M:%S.%f')}'"
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 def _dynamic_as_json_text(relation):

@@ -104,7 +104,7 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(payload)
-        self._status = status
+        self._status, self._answer_bytes = status, len(payload)
 
     def _drop(self):
         """Close the connection without answering, as a broken network would."""
@@ -143,6 +143,7 @@ class Handler(BaseHTTPRequestHandler):
             self._send(500, {"error": {"code": "InternalServerError", "message": f"emulator: {ex!r}"}})
         entry["status"] = self._status
         entry["seconds"] = round(time.time() - entry["time"], 4)  # how long the answer took here
+        entry["answer_bytes"] = getattr(self, "_answer_bytes", None)
         if getattr(self, "_caller", None) is not None:
             entry["caller"], self._caller = self._caller, None
         self.store.log(entry)
@@ -336,7 +337,7 @@ class Handler(BaseHTTPRequestHandler):
             fault = self.store.take_fault(method, path)
             if fault and fault.get("action") != "partial" and self._apply_fault(fault):
                 return
-            answer = la_endpoint.answer(self.store.logs, path, body)
+            answer = la_endpoint.answer(self.store.logs, path, body, self.server.log_limits)
             if fault:
                 answer = la_endpoint.partial(answer, fault.get("keep"))
         except la_endpoint.QueryError as err:
@@ -484,6 +485,7 @@ class Handler(BaseHTTPRequestHandler):
             ("PUT", "config"): lambda: self._configure(body),
             ("PUT", "management-groups"): lambda: self._management_groups(body),
             ("POST", "fleet"): lambda: self._seed_fleet(body),
+            ("GET", "logs"): self.store.logs.stats,
         }
         try:
             if (method, "/".join(parts)) in routes:
@@ -564,15 +566,21 @@ class Handler(BaseHTTPRequestHandler):
             self.store.eraser_of(sub, rg, name).set_node_fault(body["node"], body.get("fault"))
         return 204, None
 
-    def _c_scheduled_run(self, sub, rg, name, _body):
+    def _c_scheduled_run(self, sub, rg, name, body):
+        """A scheduled run now; {"candidates": N, "vulnerable": V}: at real sizes (logs.candidate_images)."""
         with self.store.lock:
-            self.store.eraser_of(sub, rg, name).start_scheduled_run()
+            self.store.eraser_of(sub, rg, name).start_scheduled_run(
+                (body or {}).get("candidates"), (body or {}).get("vulnerable")
+            )
         return 204, None
 
     def _c_history(self, sub, rg, name, body):
-        """Image Cleaner's scheduled runs over the last {"days": N}, at their times, in the cluster's logs."""
+        """Image Cleaner's scheduled runs over the last {"days": N}, at their times, in the cluster's logs; with
+        {"candidates": N, "vulnerable": V}, each node's run at real sizes (logs.candidate_images)."""
         with self.store.lock:
-            runs = self.store.past_runs(sub, rg, name, float(body.get("days", 30)))
+            runs = self.store.past_runs(
+                sub, rg, name, float(body.get("days", 30)), body.get("candidates"), body.get("vulnerable")
+            )
         return 200, {"runs": runs}
 
     def _c_pod(self, sub, rg, name, body):
@@ -593,32 +601,11 @@ class Handler(BaseHTTPRequestHandler):
         return {"static": [*credentials.secrets(), RUN_COMMAND_TOKEN], "issued": list(self.server.tokens.issued)}
 
     def _configure(self, settings):
-        store = self.store
-        with store.lock:
-            if "operation_seconds" in settings:
-                store.operation_seconds = float(settings["operation_seconds"])
-            if "feature_registered" in settings:
-                store.feature_registered = bool(settings["feature_registered"])
-            if "page_size" in settings:
-                self.server.page_size = int(settings["page_size"])
-            if "kube_run_seconds" in settings:
-                store.kube_run_seconds = float(settings["kube_run_seconds"])
-            if "etags_default" in settings:
-                store.etags_default = bool(settings["etags_default"])
-            if "graph_lag_seconds" in settings:
-                store.graph_lag_seconds = float(settings["graph_lag_seconds"])
-            if "graph_forbidden" in settings:
-                self.server.graph.forbidden = bool(settings["graph_forbidden"])
-            if "graph_page_cap" in settings:
-                self.server.graph.page_cap = int(settings["graph_page_cap"])
-            if "graph_quota" in settings:
-                self.server.graph.quota = int(settings["graph_quota"])
-            if "token_seconds" in settings:
-                store.token_seconds = int(settings["token_seconds"])
-            if "kube_pod_ttl_seconds" in settings:
-                store.kube_pod_ttl_seconds = float(settings["kube_pod_ttl_seconds"])
-            if "run_command_start_seconds" in settings:
-                self.server.run_commands.start_seconds = float(settings["run_command_start_seconds"])
+        """Set what the tests and benchmarks tune: {setting: value}, each one of `_SETTINGS`."""
+        with self.store.lock:
+            for name, value in settings.items():
+                where, attribute, kind = _SETTINGS[name]
+                setattr(where(self), attribute, kind(value))
 
     def _management_groups(self, groups):
         """{"name": [subscription IDs]}: the management groups Resource Graph can be asked about."""
@@ -630,7 +617,8 @@ class Handler(BaseHTTPRequestHandler):
         shaped by a recorded document (recorded/README.md), spread over five resource groups. With "workspaces": W,
         each cluster's monitoring add-on sends to one of W workspaces (round robin; in "workspace_subscription", a
         central one, or else in the cluster's own subscription), its agent takes kube-system
-        (schema "agent", v2 by default), and "history_days" of its schedule are logged; "linux_nodes" sizes it."""
+        (schema "agent", v2 by default), and "history_days" of its schedule are logged ("candidates" images a node and
+        run, "vulnerable" of them, for Eraser at real sizes); "linux_nodes" sizes it."""
         from armemulator.seed import agent_configmap
 
         template = clusters.recorded_cluster(
@@ -662,7 +650,10 @@ class Handler(BaseHTTPRequestHandler):
                         kube = self.store.kube_cluster(subscription, group, name)
                         kube.create_configmap("kube-system", agent_configmap(spec.get("agent", "v2")))
                         if spec.get("history_days"):
-                            self.store.past_runs(subscription, group, name, float(spec["history_days"]))
+                            self.store.past_runs(
+                                subscription, group, name, float(spec["history_days"]),
+                                spec.get("candidates"), spec.get("vulnerable"),
+                            )  # fmt: skip
         # The service ingests lines within minutes of their writing, long before a query over weeks reads them:
         # the seeded past is loaded now, so the first query does not pay for it (benchmarks/ time queries).
         self.store.logs.database.flush()
@@ -670,6 +661,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _reset(self):
         self.store.reset()
+        self.server.log_limits = la_endpoint.Limits()
         self.server.run_commands.clear_faults()
         self.server.graph.reset()
 
@@ -687,6 +679,26 @@ class Handler(BaseHTTPRequestHandler):
             self._send(204)
 
 
+# Each setting of the control API's config: (what holds it, given the handler; its attribute; its type).
+_SETTINGS = {
+    "operation_seconds": (lambda h: h.store, "operation_seconds", float),
+    "feature_registered": (lambda h: h.store, "feature_registered", bool),
+    "page_size": (lambda h: h.server, "page_size", int),
+    "kube_run_seconds": (lambda h: h.store, "kube_run_seconds", float),
+    "etags_default": (lambda h: h.store, "etags_default", bool),
+    "graph_lag_seconds": (lambda h: h.store, "graph_lag_seconds", float),
+    "graph_forbidden": (lambda h: h.server.graph, "forbidden", bool),
+    "graph_page_cap": (lambda h: h.server.graph, "page_cap", int),
+    "graph_quota": (lambda h: h.server.graph, "quota", int),
+    "token_seconds": (lambda h: h.store, "token_seconds", int),
+    "kube_pod_ttl_seconds": (lambda h: h.store, "kube_pod_ttl_seconds", float),
+    "run_command_start_seconds": (lambda h: h.server.run_commands, "start_seconds", float),
+    # The query API's answer limits (loganalytics/endpoint.py): lowered by tests of the splitting.
+    "log_max_records": (lambda h: h.server.log_limits, "records", int),
+    "log_max_bytes": (lambda h: h.server.log_limits, "bytes", int),
+}
+
+
 class EmulatorServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -698,6 +710,7 @@ class EmulatorServer(ThreadingHTTPServer):
         self.ca_path = cert_paths["ca"]
         self.tokens = Tokens()
         self.graph = ResourceGraph()
+        self.log_limits = la_endpoint.Limits()
         self.run_commands = RunCommands(self.ca_path)
         self.page_size = 100
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

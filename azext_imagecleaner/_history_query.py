@@ -24,7 +24,6 @@ import json
 
 from azext_imagecleaner import _statements as st
 
-WORKER_PREFIXES = ("eraser-aks-", "collector-aks-")
 NAMESPACE = "kube-system"
 ROW, IMAGE, NODE, SKIPPED, SUMMARY = "row", "image", "node", "skipped", "summary"
 # A query's part of a cluster's nodes: nodes fall into 256 buckets by the first byte of their name's SHA-256, and a
@@ -75,7 +74,7 @@ def query(resource_ids=None, fleet=False, part=None):
     if part and part[1] > 1:
         lets.append(f"let buckets = dynamic([{_list(part_buckets(part))}]);")
         only += "\n| where substring(hash_sha256(Computer), 0, 2) in (buckets)"
-    workers = " or ".join(f"{{name}} startswith {_s(p)}" for p in WORKER_PREFIXES)
+    workers = " or ".join(f"{{name}} startswith {_s(p)}" for p in st.WORKER_PREFIXES)
     kinds = ", ".join(
         f"Logger in ({_list(n for n, k in st.LOGGERS.items() if k == kind)}), {_s(kind)}" for kind in st.KINDS
     )
@@ -91,25 +90,35 @@ def query(resource_ids=None, fleet=False, part=None):
             f"let v2 = ContainerLogV2{only}",
             f"| where PodNamespace == {_s(NAMESPACE)} and ({workers.format(name='PodName')})",
             "| project TimeGenerated, _ResourceId, Node = Computer, Pod = PodName, Container = ContainerName, "
-            'Entry = LogMessage, Text = iff(gettype(LogMessage) == "dictionary", "", tostring(LogMessage));',
+            'Entry = LogMessage, Raw = "";',
             f"let pods = KubePodInventory{only}",
             f"| where Namespace == {_s(NAMESPACE)} and ({workers.format(name='Name')})",
             "| distinct ContainerID, Pod = Name;",
             f"let v1 = ContainerLog{only}",
             "| join kind=inner (pods) on ContainerID",
             "| project TimeGenerated, _ResourceId, Node = Computer, Pod, "
-            'Container = tostring(split(Name, "/")[1]), Entry = parse_json(LogEntry), Text = LogEntry;',
-            # _report.read_line and object_entry: Eraser's lines, each with what its message means (`rules`).
+            'Container = tostring(split(Name, "/")[1]), Entry = parse_json(LogEntry), Raw = LogEntry;',
+            # _report.read_line and object_entry: Eraser's lines (a JSON object with its logger and a message), each
+            # with what its message means (`rules`).
             "let lines = union v1, v2",
-            '| extend IsObject = gettype(Entry) == "dictionary", Logger = tostring(Entry.logger)',
+            "| extend Logger = tostring(Entry.logger)",
             f'| extend Kind = case({kinds}, "")',
-            "| extend Eraser = IsObject and isnotempty(Kind) and isnotnull(Entry.msg)",
+            "| extend Eraser = isnotempty(Kind) and isnotnull(Entry.msg)",
             '| extend Msg = iff(Eraser, tostring(Entry.msg), "")',
             "| lookup kind=leftouter rules on Kind, Msg",
-            "| extend Order = (TimeGenerated - datetime(1970-01-01)) / 1s;",
-            # Lines that are not Eraser's and belong to none of its (`_statements.CONTINUATION`): skipped, counted.
-            "let skipped = lines",
-            f"| where not(Eraser) and (IsObject or not({panics} or Text matches regex {_s(st.CONTINUATION)}))",
+            # A line of the run's context that says nothing more is read no further.
+            f'| where not(Eraser) or Rule != "{st.CONTEXT}" or isnotempty(Verdict) or Scanned or Finished or Inventory',
+            "| extend Order = (TimeGenerated - datetime(1970-01-01)) / 1s",
+            "| project-away TimeGenerated;",
+            # The other lines as text (a JSON line re-serialized: it starts with "{", so it is neither a panic nor
+            # the rest of one): skipped and counted, but for a panic's first line and what belongs to an earlier
+            # line (`_statements.CONTINUATION`).
+            "let unread = lines",
+            "| where not(Eraser)",
+            "| extend Text = iff(isempty(Raw), tostring(Entry), Raw)",
+            f"| extend Panic = {panics}, Continues = Text matches regex {_s(st.CONTINUATION)};",
+            "let skipped = unread",
+            "| where not(Panic or Continues)",
             f'| summarize Count = count() by _ResourceId | extend Kind = "{SKIPPED}";',
             # _report._read_entry: the row a line makes (`_statements.row_outcome`), its image, detail and key.
             "let facts = lines",
@@ -124,7 +133,7 @@ def query(resource_ids=None, fleet=False, part=None):
             "| where isnotempty(Outcome)",
             '| extend Error = iff(isnull(Entry.error), "", '
             'replace_regex(trim(@"\\s+", tostring(Entry.error)), @"\\s*\\n\\s*", "; "))',
-            '| extend Names = iff(gettype(Entry.name) == "array", Entry.name, Entry.name.names)',
+            "| extend Names = iff(isnotnull(array_length(Entry.name)), Entry.name, Entry.name.names)",  # v0.x: an array
             "| extend ImageId = coalesce(tostring(Entry.imageID), tostring(Entry.digest), "
             "tostring(Entry.name.image_id))",
             "| extend Given = coalesce(tostring(Entry.given), tostring(Entry.image), GivenDefault)",
@@ -144,8 +153,8 @@ def query(resource_ids=None, fleet=False, part=None):
             "| extend Seconds = todouble(Entry.ts)",
             "| extend Time = iff(isnull(Seconds), datetime(null), datetime(1970-01-01) + tolong(Seconds) * 1s);",
             # A Go panic's first line: its container failed as a whole (no time: the line has none).
-            "let panics = lines",
-            f"| where not(IsObject) and ({panics})",
+            "let panics = unread",
+            "| where Panic",
             f'| extend Outcome = "{st.RUN_FAILED}", Detail = strcat(Container, ": ", Text), '
             'RowKey = strcat("run|", Container, "|panic"), Image = "", ImageId = "", Time = datetime(null);',
             # _report._add_row: a row is its first failure's line, or else its first line; its image and digest the
@@ -168,12 +177,13 @@ def query(resource_ids=None, fleet=False, part=None):
             "    dynamic([]))",
             "| mv-expand Item = Items",
             "| where isnotnull(Item)",
-            '| extend IsName = gettype(Item) == "string"',
+            "| extend IsName = isnull(Item.image_id)",  # v0.x: a name, not an object
             '| extend Id = iff(IsName, "", tostring(Item.image_id)), '
             "ItemNames = iff(IsName or isnull(Item.names), dynamic([]), Item.names), "
             "ItemDigests = iff(IsName or isnull(Item.digests), dynamic([]), Item.digests)",
-            "| extend Keys = iff(IsName, pack_array(tostring(Item)), "
-            "array_concat(pack_array(Id), ItemNames, ItemDigests));",
+            # _report._keys: its ID, or where it gives none (v0.x), its names.
+            "| extend Keys = case(IsName, pack_array(tostring(Item)), isnotempty(Id), pack_array(Id), "
+            "array_concat(ItemNames, ItemDigests));",
             # _report._remember: the names each node knew an image ID by, in every line of the window; the first
             # name of the first line that named it.
             "let named = union",
@@ -183,32 +193,31 @@ def query(resource_ids=None, fleet=False, part=None):
             "| where array_length(ItemNames) > 0;",
             "let names = named",
             "| extend FirstName = tostring(ItemNames[0])",
-            "| summarize arg_min(Order, FirstName) by _ResourceId, Node, Id",
-            "| join kind=inner (named | mv-expand Name = ItemNames | extend Name = tostring(Name) "
-            "| summarize AllNames = make_set(Name) by _ResourceId, Node, Id) on _ResourceId, Node, Id",
+            "| mv-expand Name = ItemNames | extend Name = tostring(Name)",
+            "| summarize arg_min(Order, FirstName), AllNames = make_set(Name) by _ResourceId, Node, Id",
             "| project _ResourceId, Node, Digest = Id, FirstName, AllNames;",
-            "let verdicts = about",
-            "| where isnotempty(Verdict)",
+            # What each run's scanner said of each key: its best verdict, and whether it scanned it.
+            "let evidence = about",
             "| mv-expand Key = Keys | extend Key = tostring(Key) | where isnotempty(Key)",
-            "| summarize Rank = min(VerdictRank) by _ResourceId, Node, Pod, Key;",
-            "let scanned = about",
-            "| where Scanned or Inventory",
-            "| mv-expand Key = Keys | extend Key = tostring(Key) | where isnotempty(Key)",
-            "| distinct _ResourceId, Node, Pod, Key | extend WasScanned = 1;",
+            "| extend Rank = iff(isempty(Verdict), 99, VerdictRank), WasScanned = iff(Scanned or Inventory, 1, 0)",
+            "| summarize Rank = min(Rank), WasScanned = max(WasScanned) by _ResourceId, Node, Pod, Key;",
             "let finished = lines | where Eraser and Finished | distinct _ResourceId, Node, Pod | extend Done = 1;",
             # _report.report: names joined in by image ID, then each row's scan, by its ID and names.
-            "let rows = chosen",
+            "let named_rows = chosen",
             "| join kind=leftouter (names) on _ResourceId, Node, Digest",
             "| extend Image = iff(isnotempty(FirstName) and (isempty(Image) or Image == Digest or "
             'Image matches regex @"^sha256:[0-9a-f]{64}$"), FirstName, Image)',
-            "| extend Keys = array_concat(pack_array(Digest, Image), iff(isnull(AllNames), dynamic([]), AllNames))",
+            '| extend RowId = strcat(_ResourceId, "|", Node, "|", Pod, "|", RowKey), '
+            "Keys = array_concat(pack_array(Digest, Image), iff(isnull(AllNames), dynamic([]), AllNames));",
+            "let scans = named_rows",
+            "| project RowId, _ResourceId, Node, Pod, Keys",
             "| mv-expand Key = Keys | extend Key = tostring(Key)",
-            "| join kind=leftouter (verdicts) on _ResourceId, Node, Pod, Key",
-            "| join kind=leftouter (scanned) on _ResourceId, Node, Pod, Key",
-            "| summarize Rank = min(Rank), WasScanned = max(WasScanned) "
-            "by _ResourceId, Node, Pod, RowKey, Outcome, Detail, Container, Time, Image, Digest",
+            "| join kind=inner (evidence) on _ResourceId, Node, Pod, Key",
+            "| summarize Rank = min(Rank), WasScanned = max(WasScanned) by RowId;",
+            "let rows = named_rows",
+            "| join kind=leftouter (scans) on RowId",
             "| join kind=leftouter (finished) on _ResourceId, Node, Pod",
-            f'| extend Scan = case(Outcome == "{st.RUN_FAILED}", "", isnotnull(Rank), case({verdict_names}, ""), '
+            f'| extend Scan = case(Outcome == "{st.RUN_FAILED}", "", Rank < 99, case({verdict_names}, ""), '
             f'Done == 1 and WasScanned == 1, "{st.CLEAN}", "")',
             "| project _ResourceId, Node, Pod, Container, Image, Digest, Outcome, Scan, Detail, Time;",
             # history._summary's figures, in one place for one cluster and a fleet.

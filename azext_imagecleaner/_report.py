@@ -178,7 +178,7 @@ def _read_entry(parsed, entry, node, container, pod):
         for img in entry.get("finalImages:") or entry.get("finalImages") or []:
             image_id, names, digests = _image_object(img)
             _remember(parsed, node, image_id, names)
-            parsed.scanned.update((node, pod, key) for key in (image_id, *names, *digests) if key)
+            parsed.scanned.update((node, pod, key) for key in _keys(image_id, names, digests))
     outcome = statements.row_outcome(message, entry.get("level"), not _IMAGE_FIELDS.isdisjoint(entry))
     if outcome is None:
         return
@@ -243,7 +243,7 @@ def _mark(parsed, run, verdict, images):
         else:
             image_id, names, digests = _image_object(img)
             _remember(parsed, run[0], image_id, names)
-            keys = (image_id, *names, *digests)
+            keys = _keys(image_id, names, digests)
         for key in keys:
             if key and rank < _PRIORITY.get(verdicts.get((*run, key)), len(_PRIORITY)):
                 verdicts[(*run, key)] = verdict
@@ -255,7 +255,12 @@ _PRIORITY = {verdict: rank for rank, verdict in enumerate(statements.VERDICT_PRI
 def _scanned(parsed, entry, run):
     refs = [r for r in entry.get("refs") or [] if isinstance(r, str)]
     _remember(parsed, run[0], entry.get("imageID"), refs)
-    parsed.scanned.update((*run, key) for key in (entry.get("imageID"), *refs) if key)
+    parsed.scanned.update((*run, key) for key in _keys(entry.get("imageID"), refs, ()))
+
+
+def _keys(image_id, names, digests):
+    """What the scanner's word on an image is known by: its ID, or where it gives none (v0.x), its names."""
+    return (image_id,) if image_id else tuple(k for k in (*names, *digests) if k)
 
 
 def report(parsed):

@@ -11,13 +11,12 @@ from contextlib import contextmanager
 
 from knack.log import get_logger
 
-from azext_imagecleaner import _errors, _exclusions, _images
+from azext_imagecleaner import _errors, _exclusions, _images, _statements
 from azext_imagecleaner.access import not_found
 
 logger = get_logger(__name__)
 
 IMAGELIST_NAME = "imagelist"
-WORKER_PREFIXES = ("eraser-aks-", "collector-aks-")
 CONTAINERS = ("collector", "trivy-scanner", "remover")
 NOT_INSTALLED = (
     "Image Cleaner's ImageList resource is not on the {cluster}: Image Cleaner is not enabled there.",
@@ -227,7 +226,7 @@ def _collect_worker_logs(kube, node=None, container=None):
     """Every worker pod's container logs, as entries: pod, node, container, phase, lines, cut, log."""
     from azext_imagecleaner.access import steps
 
-    (found,) = kube.run([steps.PodLogs(_exclusions.NAMESPACE, WORKER_PREFIXES, node, container)])
+    (found,) = kube.run([steps.PodLogs(_exclusions.NAMESPACE, _statements.WORKER_PREFIXES, node, container)])
     entries = []
     for entry in found:
         lines = len(entry["log"].splitlines())
@@ -313,7 +312,7 @@ def status(
     plan = [
         steps.Read("configmaps", _exclusions.NAMESPACE, "eraser-manager-config"),
         steps.Read("imagelists", None, IMAGELIST_NAME),
-        steps.Pods(_exclusions.NAMESPACE, WORKER_PREFIXES),
+        steps.Pods(_exclusions.NAMESPACE, _statements.WORKER_PREFIXES),
     ]
     with _cluster(cmd, client, resource_group_name, name, options, mc) as kube:
         config, imagelist, workers = kube.run(plan)

@@ -321,7 +321,11 @@ class Store:
         if kube is None:
             kube = self.kube[key] = KubeCluster(nodes_for(entry["doc"]), self.clock)
             # Eraser's workers log to their pods and, through the cluster's monitoring agent, to Log Analytics.
-            self.eraser[key] = EraserController(kube, log_sink=lambda *logged: self._collect(key, *logged))
+            self.eraser[key] = EraserController(
+                kube,
+                log_sink=lambda *logged: self._collect(key, *logged),
+                past_sink=lambda runs, texts: self._collect_past(key, runs, texts),
+            )
         kube.run_seconds, kube.pod_ttl_seconds = self.kube_run_seconds, self.kube_pod_ttl_seconds
         eraser = self.eraser[key]
         if clusters.image_cleaner_enabled(entry["doc"]):
@@ -340,11 +344,19 @@ class Store:
             configmap = kube.configmaps.get(("kube-system", agent.CONFIGMAP))
             self.logs.collect(entry["doc"], configmap, pod, node, texts, started)
 
-    def past_runs(self, subscription, resource_group, name, days):
-        """Image Cleaner's schedule over the last `days`, run at its past times, into the cluster's logs."""
+    def _collect_past(self, key, runs, texts):
+        entry, kube = self.clusters.get(key), self.kube.get(key)
+        if entry is not None and kube is not None:
+            configmap = kube.configmaps.get(("kube-system", agent.CONFIGMAP))
+            self.logs.collect_past(entry["doc"], configmap, runs, texts)
+
+    def past_runs(self, subscription, resource_group, name, days, candidates=None, vulnerable=None):
+        """Image Cleaner's schedule over the last `days`, run at its past times, into the cluster's logs; each run
+        with the emulator's node images, or `candidates` images of which `vulnerable` are (Eraser at real sizes)."""
         doc = self.get_cluster(subscription, resource_group, name)
         cleaner = ((doc.get("properties") or {}).get("securityProfile") or {}).get("imageCleaner") or {}
-        return self.eraser_of(subscription, resource_group, name).past_runs(days, cleaner.get("intervalHours") or 168)
+        eraser = self.eraser_of(subscription, resource_group, name)
+        return eraser.past_runs(days, cleaner.get("intervalHours") or 168, candidates=candidates, vulnerable=vulnerable)
 
     def workspaces(self, subscriptions=None):
         """The Log Analytics workspaces the clusters send to, as Resource Graph shows them (in scope)."""

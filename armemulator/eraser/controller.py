@@ -10,7 +10,8 @@ the pods a while after they finish. Exclusions come from every ConfigMap in kube
 
 It sits above the Kubernetes objects it acts on (../kubernetes/objects.py knows nothing of it). What its worker
 containers write goes to the pods' logs and, when given, to `log_sink(pod, node, {container: text}, started)`:
-where the store wires the cluster's log collection (../loganalytics/agent.py), if the cluster has any.
+where the store wires the cluster's log collection (../loganalytics/agent.py), if the cluster has any. Its past
+runs go to `past_sink([(pod, node, started)], {container: text from time 0})` alone.
 """
 
 import copy
@@ -24,7 +25,6 @@ from armemulator.kubernetes.objects import KUBE_SYSTEM, KubeError, now_iso
 IMAGELIST_NAME = "imagelist"
 EXCLUDE_LABEL = "eraser.sh/exclude.list"
 ERASER_VERSION = "v1.4.0"
-WORKER_PREFIX = "eraser-aks-"
 SYSTEM_EXCLUSIONS = ["mcr.microsoft.com/*"]
 
 # What every emulated Linux node holds: reference -> facts. `in_use`: a stopped container still uses it, so
@@ -46,6 +46,12 @@ UNSCANNABLE_IMAGE = "myregistry.azurecr.io/legacy/report:0.9"
 digest_of = logs.image_id
 
 
+def worker_pod(node, run):
+    """A worker pod's name: `eraser-<node>-xxxxx`, as the controller makes one per node and run
+    (../shared/image-cleaner-coverage.md, from eraser-dev/eraser controllers/imagejob)."""
+    return f"eraser-{node}-{hashlib.sha1(f'{run}{node}'.encode()).hexdigest()[:5]}"
+
+
 def matches(pattern, reference):
     """Eraser's exclusion patterns: exact, `repo/*` (prefix), `name:*` (any tag)."""
     if pattern == reference:
@@ -58,8 +64,8 @@ def matches(pattern, reference):
 
 
 class EraserController:
-    def __init__(self, cluster, log_sink=None):
-        self.cluster, self.log_sink = cluster, log_sink
+    def __init__(self, cluster, log_sink=None, past_sink=None):
+        self.cluster, self.log_sink, self.past_sink = cluster, log_sink, past_sink
         cluster.on_delete.append(lambda resource, name: self.forget(name) if resource == "imagelists" else None)
         self.installed = False
         self.node_images = {
@@ -137,36 +143,39 @@ class EraserController:
             raise KubeError(400, "BadRequest", f"no Linux node {node!r}, or no fault {fault!r}")
         self.node_faults[node] = fault
 
-    def start_scheduled_run(self):
-        """A run of the schedule: collector, trivy-scanner and remover on every Linux node."""
-        self._start_run(None, manual=False)
+    def start_scheduled_run(self, candidates=None, vulnerable=None):
+        """A run of the schedule: collector, trivy-scanner and remover on every Linux node; with `candidates`, each
+        node holds that many unused images for this run, `vulnerable` of them (logs.candidate_images)."""
+        self._start_run(None, manual=False, candidates=(candidates, vulnerable) if candidates else None)
 
-    def past_runs(self, days, interval_hours, now=None):
+    def past_runs(self, days, interval_hours, now=None, candidates=None, vulnerable=None):
         """Image Cleaner's schedule before now: a scheduled run every `interval_hours` over the last `days`, at its
-        own time, to the log sink only (their pods are long gone). Nodes pull images between runs, so each run
-        finds the images every node starts with (NODE_IMAGES), and the images there now are left as they are.
+        own time, to the past sink only (their pods are long gone). Nodes pull images between runs, so each run
+        finds the images every node starts with (NODE_IMAGES, or `candidates` images of which `vulnerable` are
+        found so: logs.candidate_images), and the images there now are left as they are. Every run of every node
+        writes the same lines at its own times, so one run is written once, from time 0, and the sink lays it at
+        each node's and run's start (in bulk, as a real past is large: ../shared/container-insights.md §6).
         A cluster has one past: asked again, it adds nothing (returns 0)."""
-        if self.past_simulated or not self.log_sink:
+        if self.past_simulated or not self.past_sink:
             return 0
         self.past_simulated = True
         now = self.cluster.wall() if now is None else now
-        exclusions, runs = self._exclusions(), 0
-        started = now - interval_hours * 3600
+        starts, started = [], now - interval_hours * 3600
         while started >= now - days * 86400:
-            ticks = itertools.count()
-
-            def wall(at=started, ticks=ticks):
-                return at + next(ticks) / 1000  # a millisecond a line, in order
-
-            for node in sorted(self.node_images):
-                texts, _ = logs.scheduled_run(node, copy.deepcopy(NODE_IMAGES), exclusions, matches, wall)
-                pod = f"{WORKER_PREFIX}{hashlib.sha1(f'past-{started}-{node}'.encode()).hexdigest()[:5]}"
-                self.log_sink(pod, node, texts, started)
-            runs += 1
+            starts.append(started)
             started -= interval_hours * 3600
-        return runs
+        if not starts:
+            return 0
+        inventory = NODE_IMAGES if candidates is None else logs.candidate_images(candidates, vulnerable or 0)
+        ticks = itertools.count()
+        texts, _ = logs.scheduled_run(
+            "template", copy.deepcopy(inventory), self._exclusions(), matches, lambda: next(ticks) / 1000
+        )
+        runs = [(worker_pod(node, f"past-{at}"), node, at) for at in starts for node in sorted(self.node_images)]
+        self.past_sink(runs, texts)
+        return len(starts)
 
-    def _start_run(self, images, manual):
+    def _start_run(self, images, manual, candidates=None):
         cluster = self.cluster
         self.runs += 1
         run = {"id": self.runs, "manual": manual, "pods": [], "failed_nodes": 0}
@@ -175,11 +184,13 @@ class EraserController:
         exclusions = self._exclusions()
         for node in sorted(self.node_images):
             inventory, fault = self.node_images[node], self.node_faults.get(node)
+            if candidates:
+                inventory = logs.candidate_images(*candidates)
             if manual:
                 texts, failed = logs.manual_run(node, inventory, images, exclusions, matches, cluster.wall, fault)
             else:
                 texts, failed = logs.scheduled_run(node, inventory, exclusions, matches, cluster.wall, fault)
-            pod_name = f"{WORKER_PREFIX}{hashlib.sha1(f'{self.runs}{node}'.encode()).hexdigest()[:5]}"
+            pod_name = worker_pod(node, self.runs)
             labels = {"app": "eraser", "eraser.sh/run": str(self.runs)}
             cluster.add_pod(pod_name, node, texts, labels, ends_at=ends_at, image_tag=ERASER_VERSION)
             cluster.pods[(KUBE_SYSTEM, pod_name)].update(run=run, failed=fault is not None)

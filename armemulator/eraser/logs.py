@@ -38,9 +38,23 @@ def repo_digest(reference):
     return f"{repository}@sha256:{hashlib.sha256(('manifest' + reference).encode()).hexdigest()}"
 
 
-def image_object(reference):
+def image_object(reference, aliases=()):
     """unversioned.Image as zap writes it: {"image_id", "names", "digests"}."""
-    return {"image_id": image_id(reference), "names": [reference], "digests": [repo_digest(reference)]}
+    return {"image_id": image_id(reference), "names": [reference, *aliases], "digests": [repo_digest(reference)]}
+
+
+def candidate_images(count, vulnerable):
+    """What a node holds at real sizes (../shared/container-insights.md §6): `count` images no container uses,
+    `vulnerable` of them found so by the scanner, every other one known by a second tag (its `latest`), as stale
+    builds of a team's services are. Facts as NODE_IMAGES gives them (controller.py)."""
+    images = {}
+    for number in range(count):
+        reference = f"myregistry.azurecr.io/team-{number % 7}/service-{number}:1.{number % 13}.{number}"
+        facts = {"vulnerable": number < vulnerable, "running": False}
+        if number % 2:
+            facts["aliases"] = [reference.rsplit(":", 1)[0] + ":latest"]
+        images[reference] = facts
+    return images
 
 
 class Writer:
@@ -97,13 +111,18 @@ def scheduled_run(node, inventory, exclusions, matches, wall, fault=None):
         return _texts(collector, scanner, remover), True
     # The collector leaves out running and excluded images, silently (helpers.go: no per-image line).
     unused = [r for r, facts in inventory.items() if not facts["running"] and not excluded(r, exclusions, matches)]
-    collector.info("images collected", **{"finalImages:": [image_object(r) for r in unused]})
+    objects = {r: image_object(r, inventory[r].get("aliases", ())) for r in unused}
+    collector.info("images collected", **{"finalImages:": list(objects.values())})
     scanner.info("trivy version", **{"trivy version": TRIVY_VERSION})
     scanner.info("config", config={"deleteFailedImages": True, "deleteEOLImages": True})
     vulnerable, failed_scans = [], []
     for ref in unused:
-        scanner.info("scanning image with id", imageID=image_id(ref), refs=[ref])
-        scanner.info("scanning image with ref", ref=ref)
+        refs = objects[ref]["names"]
+        scanner.info("scanning image with id", imageID=image_id(ref), refs=refs)
+        for name in refs:  # types.go: one line per reference tried, until one scans
+            scanner.info("scanning image with ref", ref=name)
+            if not inventory[ref].get("scan_fails"):
+                break
         if fault == SCANNER_PANIC:
             # A Go panic goes to stderr, outside zap: the container log ends with it.
             scanner.lines += [
@@ -128,11 +147,11 @@ def scheduled_run(node, inventory, exclusions, matches, wall, fault=None):
             )
             failed_scans.append(ref)
         elif facts["vulnerable"]:
-            scanner.info("vulnerable image found", img=image_object(ref))
+            scanner.info("vulnerable image found", img=objects[ref])
             vulnerable.append(ref)
-    scanner.info("Vulnerable", Images=[image_object(r) for r in vulnerable], **{"Total count": len(vulnerable)})
+    scanner.info("Vulnerable", Images=[objects[r] for r in vulnerable], **{"Total count": len(vulnerable)})
     if failed_scans:
-        scanner.info("Failed", Images=[image_object(r) for r in failed_scans])
+        scanner.info("Failed", Images=[objects[r] for r in failed_scans])
     scanner.info("scanning complete, waiting for remover to finish...")
     remover.info("CRI client created successfully")
     remover.info("imageListPtr is empty, waiting for scan erase path")
@@ -159,7 +178,7 @@ def _remove(remover, inventory, targets, exclusions, matches):
         if ref is None:
             remover.info("image is not on node", given=given)
             continue
-        keys = {"given": given, "imageID": image_id(ref), "name": image_object(ref)}
+        keys = {"given": given, "imageID": image_id(ref), "name": image_object(ref, inventory[ref].get("aliases", ()))}
         facts = inventory[ref]
         if facts["running"]:
             remover.info("image is running", **keys)

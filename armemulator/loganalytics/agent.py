@@ -13,6 +13,14 @@ Follows ../shared/container-insights.md, each rule from the source it names:
   KubePodInventory for the pod); otherwise ContainerLogV2, the default for new onboardings (§2), whose
   `LogMessage` is dynamic: a JSON line is kept as an object and comes back re-serialized (here: keys sorted), not
   as the bytes written;
+- §2: containerd writes a line longer than 16 KB (`max_container_log_line_size`, 16384 by default; AgentBaker does
+  not change it) as partial lines. Without multi-line logging (`[log_collection_settings.enable_multiline_logs]
+  enabled`, off unless the ConfigMap turns it on, and for ContainerLogV2 only) each part is a row of its own, as
+  text; with it, the parts are stitched and the result cut at 64 KB (MicrosoftDocs/azure-docs
+  container-insights-logs-schema.md, "Multi-line logging"; the template's comment: "if enabled will also stitch
+  together container logs split by docker/cri due to size limits(16KB per log line)"). Multi-line logging also
+  keeps a Go panic's dump as one entry (its Go stack trace parser); here from the `panic: ` line to the end of the
+  container's log, which the panic ends;
 - Eraser's workers log through zap's production logger, which writes to stderr.
 """
 
@@ -26,6 +34,8 @@ CONFIGMAP = "container-azm-ms-agentconfig"
 SETTINGS_KEY = "log-data-collection-settings"
 DEFAULT_EXCLUDED = ("kube-system", "gatekeeper-system")
 ERASER_STREAM = "stderr"
+PART_BYTES = 16384
+STITCHED_BYTES = 65536
 
 
 def addon_workspace(doc):
@@ -53,7 +63,9 @@ def settings(configmap):
             tuple(setting.get("exclude_namespaces", DEFAULT_EXCLUDED)),
         )
     version = str((collection.get("schema") or {}).get("containerlog_schema_version") or "v2").lower()
-    return {**streams, "schema": "v1" if version == "v1" else "v2"}
+    multiline = str((collection.get("enable_multiline_logs") or {}).get("enabled", False)).lower() == "true"
+    schema = "v1" if version == "v1" else "v2"
+    return {**streams, "schema": schema, "multiline": multiline and schema == "v2"}
 
 
 def collects(found, namespace, stream=ERASER_STREAM):
@@ -61,7 +73,30 @@ def collects(found, namespace, stream=ERASER_STREAM):
     return enabled and namespace not in excluded
 
 
-def rows(cluster_id, workspace, schema, pod, node, texts, started, namespace="kube-system", image_tag="v1.4.0"):
+def entries(text, multiline):
+    """A container's log as the agent keeps it: each line, in parts past 16 KB, or, with multi-line logging, whole up
+    to 64 KB and a panic's dump as one entry."""
+    found = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        if multiline and found and found[-1].startswith("panic: "):
+            found[-1] += "\n" + line
+            continue
+        data = line.encode()
+        if len(data) <= PART_BYTES:
+            found.append(line)
+        elif multiline:
+            found.append(data[:STITCHED_BYTES].decode(errors="ignore"))
+        else:
+            found += [data[i : i + PART_BYTES].decode(errors="ignore") for i in range(0, len(data), PART_BYTES)]
+    return found
+
+
+def rows(
+    cluster_id, workspace, schema, pod, node, texts, started, namespace="kube-system", image_tag="v1.4.0",
+    multiline=False,
+):  # fmt: skip
     """{table: [row]} for the lines of each container of `pod` ({container: text})."""
     resource = cluster_id.lower()
     pod_uid = _uid(resource, pod)
@@ -89,9 +124,7 @@ def rows(cluster_id, workspace, schema, pod, node, texts, started, namespace="ku
         # one, and for a line without (a Go panic, a stack) a microsecond after the line before it. In whole
         # microseconds, as the column keeps them, so that two lines never round to one time.
         last = round(float(started) * 1e6)
-        for line in text.splitlines():
-            if not line.strip():
-                continue
+        for line in entries(text, multiline):
             parsed = _json_object(line)
             ts = parsed.get("ts") if parsed else None
             last = round(float(ts) * 1e6) if isinstance(ts, (int, float)) else last + 1

@@ -9,7 +9,9 @@ the cloud (`<endpoint>/.default`, §4), here the emulator's own address. Error c
 do not give are the emulator's own.
 """
 
+import json
 import re
+from dataclasses import dataclass
 
 from armemulator.kusto import KqlError
 
@@ -38,8 +40,17 @@ def check_token(claims, endpoint):
         raise QueryError(401, "AuthorizationRequiredError", "Valid authentication was not provided.")
 
 
-def answer(logs, path, body):
-    """The query API's answer for `path` and its JSON `body`."""
+@dataclass
+class Limits:
+    """What one answer may hold: 500,000 records and about 100 MiB (MicrosoftDocs/azure-monitor-docs
+    includes/azure-monitor-limits-log-queries.md; Kusto's query-limits.md). Tests of the splitting lower them."""
+
+    records: int = 500_000
+    bytes: int = 100 * 1024 * 1024
+
+
+def answer(logs, path, body, limits=None):
+    """The query API's answer for `path` and its JSON `body`, within `limits`."""
     kind, value = target(path)
     text = (body or {}).get("query") if isinstance(body, dict) else None
     if not text:
@@ -62,14 +73,57 @@ def answer(logs, path, body):
             "The request had some invalid properties",
             [{"code": "SyntaxError", "message": f"A recognition error occurred in the query: {ex}", "line": ex.line}],
         ) from ex
-    return {
+    rows, cut = _within(result.rows, limits or Limits())
+    found = {
         "tables": [
             {
                 "name": "PrimaryResult",
                 "columns": [{"name": name, "type": kind} for name, kind in result.columns],
-                "rows": result.rows,
+                "rows": rows,
             }
         ]
+    }
+    if cut:
+        found["error"] = _too_large(cut)
+    return found
+
+
+def _within(rows, limits):
+    """(the rows that fit, what was exceeded or None): past a limit the service still answers 200, with the rows
+    that fit (../shared/container-insights.md §4). The data size is the rows' JSON here."""
+    if len(rows) > limits.records:
+        rows, cut = rows[: limits.records], f"record count limit {limits.records}"
+    else:
+        cut = None
+    size = 0
+    for number, row in enumerate(rows):
+        size += len(json.dumps(row)) + 1
+        if size > limits.bytes:
+            return rows[:number], f"data size limit {limits.bytes}"
+    return rows, cut
+
+
+def _too_large(limit):
+    """A PartialError as the service words a cut answer: the engine's text and code in the detail's innererror
+    ("Query result set has exceeded the internal data size limit 64000000 (E_QUERY_RESULT_SET_TOO_LARGE; see
+    https://aka.ms/kustoquerylimits)", code -2133196797: microsoft/jupyter-Kqlmagic#77; the innererror under a
+    PartialError's detail: Azure/azure-sdk-for-java#29243)."""
+    return {
+        "code": "PartialError",
+        "message": "There were some errors when processing your query.",
+        "details": [
+            {
+                "code": "EngineError",
+                "message": "Something went wrong processing your query on the server.",
+                "innererror": {
+                    "code": "-2133196797",
+                    "message": f"Query result set has exceeded the internal {limit} (E_QUERY_RESULT_SET_TOO_LARGE; "
+                    "see https://aka.ms/kustoquerylimits)",
+                    "severity": 2,
+                    "severityName": "Error",
+                },
+            }
+        ],
     }
 
 

@@ -49,16 +49,62 @@ class LogStore:
     def collect(self, doc, configmap, pod, node, texts, started):
         """What the cluster's agent keeps of a pod's container logs: nothing without the add-on or when its
         settings leave kube-system out (`agent`)."""
-        workspace_id = agent.addon_workspace(doc)
-        if not workspace_id:
+        kept = self._agent(doc, configmap)
+        if kept is None:
             return
-        found = agent.settings(configmap)
-        if not agent.collects(found, "kube-system"):
-            return
-        customer_id = self.workspace(workspace_id)["properties"]["customerId"]
-        for table, items in agent.rows(doc["id"], customer_id, found["schema"], pod, node, texts, started).items():
+        customer_id, found = kept
+        tables = agent.rows(
+            doc["id"], customer_id, found["schema"], pod, node, texts, started, multiline=found["multiline"]
+        )
+        for table, items in tables.items():
             if items:
                 self.database.add(table, items)
+
+    def _agent(self, doc, configmap):
+        """(the workspace's customer ID, the agent's settings) where the cluster's agent keeps kube-system's logs."""
+        workspace_id = agent.addon_workspace(doc)
+        if not workspace_id:
+            return None
+        found = agent.settings(configmap)
+        if not agent.collects(found, "kube-system"):
+            return None
+        return self.workspace(workspace_id)["properties"]["customerId"], found
+
+    def collect_past(self, doc, configmap, runs, texts):
+        """`collect` for many pods that logged the same `texts` ({container: text} from time 0), each from its own
+        start: [(pod, node, started)]. The agent's rows are made once, for a pod and node to be named, then laid at
+        every pod's and start's in one SQL statement per table: the rows `collect` would add pod by pod, in bulk."""
+        kept = self._agent(doc, configmap)
+        if kept is None or not runs:
+            return
+        customer_id, found = kept
+        template = agent.rows(
+            doc["id"], customer_id, found["schema"], _POD, _NODE, texts, 0, multiline=found["multiline"]
+        )
+        self.database.register(
+            "past_runs", [("Pod", "string"), ("Node", "string"), ("Started", "real")], [
+                {"Pod": pod, "Node": node, "Started": float(started)} for pod, node, started in runs
+            ]
+        )  # fmt: skip
+        for table, items in template.items():
+            if not items:
+                continue
+            columns = [*tables.TABLES[table], *_TEMPLATE_COLUMNS]
+            for item in items:
+                item["_Ts"], item["_TsText"] = _template_ts(item)
+            self.database.register("past_template", columns, items)
+            self.database.insert_select(table, _past_select(table))
+
+    def stats(self):
+        """{workspace customer ID: {table: {"rows", "bytes"}}}: what each workspace holds, the bytes being the log
+        lines' (LogMessage as JSON text, LogEntry): how large an answer of the raw lines would be."""
+        self.database.flush()
+        found = {}
+        for table, line in (("ContainerLogV2", "CAST(LogMessage AS VARCHAR)"), ("ContainerLog", "LogEntry")):
+            query = f"SELECT _Workspace, count(*), coalesce(sum(length({line})), 0) FROM main.{table} GROUP BY 1"
+            for workspace, rows, size in self.database.sql(query):
+                found.setdefault(workspace, {})[table] = {"rows": rows, "bytes": int(size)}
+        return found
 
     def query(self, text, timespan, workspace=None, resource=None, now=None):
         """KQL over one workspace's rows (by customer ID) or one resource's (by resource ID, in any workspace),
@@ -75,6 +121,66 @@ class LogStore:
             conditions.append("TimeGenerated >= ? AND TimeGenerated <= ?")
             parameters += [start, end]
         return self.database.query(text, " AND ".join(conditions) or None, parameters)
+
+
+_POD, _NODE = "__pod__", "__node__"
+_TEMPLATE_COLUMNS = [("_Ts", "real"), ("_TsText", "string")]
+_TS = re.compile(r'"ts":\s*([-0-9.eE+]+)')
+
+
+def _template_ts(row):
+    """(the line's `ts`, its text in the raw line) of a template row, or (None, None)."""
+    message = row.get("LogMessage")
+    if isinstance(message, dict) and isinstance(message.get("ts"), (int, float)):
+        return float(message["ts"]), None
+    match = _TS.search(row.get("LogEntry") or "")
+    return (float(match[1]), match[1]) if match else (None, None)
+
+
+# The SQL of agent._uid: the SHA-256 of the parts joined by "/", as 8-4-4-4-12 hex digits.
+def _uid_sql(expression):
+    digest = f"sha256({expression})"
+    spans = ((1, 8), (9, 4), (13, 4), (17, 4), (21, 12))
+    return " || '-' || ".join(f"substr({digest}, {start}, {length})" for start, length in spans)
+
+
+def _past_select(table):
+    """The SELECT laying the template rows of `table` at every past run's pod, node and start (`collect_past`)."""
+    pod_uid = _uid_sql("t._ResourceId || '/' || r.Pod")
+    container = "t.ContainerName" if table == "ContainerLogV2" else "split_part(t.ContainerName, '/', 2)"
+    if table == "ContainerLog":
+        container = "split_part(t.Name, '/', 2)"
+    container_id = _uid_sql(f"({pod_uid}) || '/' || {container}")
+    shifted = "t._Ts + r.Started"
+    changed = {
+        "TimeGenerated": "t.TimeGenerated + to_microseconds(CAST(round(r.Started * 1e6) AS BIGINT))",
+        "Computer": "r.Node",
+    }
+    if table == "ContainerLogV2":
+        changed.update(
+            PodName="r.Pod",
+            ContainerId=container_id,
+            LogMessage=f"CASE WHEN t._Ts IS NULL THEN t.LogMessage "
+            f"ELSE json_merge_patch(t.LogMessage, json_object('ts', {shifted})) END",
+            KubernetesMetadata=f"json_object('podUid', {pod_uid}, 'podName', r.Pod, "
+            "'image', json_extract_string(t.KubernetesMetadata, '$.image'))",
+        )
+    elif table == "ContainerLog":
+        changed.update(
+            ContainerID=container_id,
+            Name=f"({pod_uid}) || '/' || {container}",
+            LogEntry=f"CASE WHEN t._Ts IS NULL THEN t.LogEntry "
+            f"ELSE replace(t.LogEntry, '\"ts\":' || t._TsText, '\"ts\":' || printf('%.7f', {shifted})) END",
+        )
+    else:  # KubePodInventory
+        changed.update(
+            Name="r.Pod",
+            PodUid=pod_uid,
+            ContainerID=container_id,
+            ContainerName=f"({pod_uid}) || '/' || {container}",
+        )
+    select = ", ".join(f"{changed.get(c, 't.' + c)} AS {c}" for c, _ in tables.TABLES[table])
+    return f"SELECT {select} FROM past_template t CROSS JOIN past_runs r"
 
 
 _DURATION = re.compile(

@@ -1,5 +1,7 @@
 """The emulator's Kubernetes API conventions and its simulated Eraser controller."""
 
+import json
+
 import pytest
 
 from armemulator.arm.clusters import sample_cluster
@@ -13,9 +15,16 @@ def logged():
 
 
 @pytest.fixture
-def eraser(clock, logged):
+def past():
+    return []
+
+
+@pytest.fixture
+def eraser(clock, logged, past):
     cluster = KubeCluster(nodes_for(sample_cluster(windows_pool=True)), clock, run_seconds=2, pod_ttl_seconds=60)
-    controller = EraserController(cluster, log_sink=lambda *entry: logged.append(entry))
+    controller = EraserController(
+        cluster, log_sink=lambda *entry: logged.append(entry), past_sink=lambda *entry: past.append(entry)
+    )
     controller.install()
     return controller
 
@@ -116,15 +125,30 @@ def test_scheduled_run_has_three_containers(kube, eraser, logged):
     assert next(entry[2] for entry in logged if entry[0] == pod["metadata"]["name"])["collector"] == log
 
 
-def test_past_runs_are_logged_at_their_own_times_and_leave_the_nodes_as_they_are(kube, eraser, logged, clock):
+def test_past_runs_are_logged_at_their_own_times_and_leave_the_nodes_as_they_are(kube, eraser, logged, past):
     before = [dict(images) for images in eraser.node_images.values()]
     now = kube.wall()
     assert eraser.past_runs(days=30, interval_hours=168, now=now) == 4
-    assert len(logged) == 4 * 3  # four weekly runs on each of the three Linux nodes
-    started = sorted({entry[3] for entry in logged})
-    assert started == [now - week * 168 * 3600 for week in (4, 3, 2, 1)]
+    ((runs, texts),) = past  # one run's lines, laid at every run's start on every node
+    assert logged == []
+    assert len(runs) == 4 * 3  # four weekly runs on each of the three Linux nodes
+    assert sorted({started for _, _, started in runs}) == [now - week * 168 * 3600 for week in (4, 3, 2, 1)]
+    assert all(pod.startswith(f"eraser-{node}-") for pod, node, _ in runs) and len({p for p, _, _ in runs}) == 12
+    assert set(texts) == {"collector", "trivy-scanner", "remover"}
+    assert json.loads(texts["collector"].splitlines()[0])["ts"] < 1  # from time 0: the sink adds each start
     assert kube.list_pods("kube-system", "app=eraser")["items"] == []  # no pods: they are long gone
     assert [dict(images) for images in eraser.node_images.values()] == before
+    assert eraser.past_runs(days=30, interval_hours=168, now=now) == 0  # one past
+
+
+def test_past_runs_at_real_sizes_write_the_lines_of_each_candidate(eraser, past, kube):
+    assert eraser.past_runs(days=8, interval_hours=168, now=kube.wall(), candidates=30, vulnerable=20) == 1
+    ((_, texts),) = past
+    lines = [json.loads(line) for text in texts.values() for line in text.splitlines()]
+    removed = [line for line in lines if line["msg"] == "removed image"]
+    assert len(removed) == 20 and len({line["imageID"] for line in removed}) == 20
+    assert sum(1 for line in lines if line["msg"] == "scanning image with id") == 30
+    assert 100 <= len(lines) <= 130  # about 15 + 2.5 N + 2 V (../shared/container-insights.md §6)
 
 
 def test_the_kubernetes_objects_do_not_depend_on_the_eraser_acting_on_them():
