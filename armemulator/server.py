@@ -144,6 +144,7 @@ class Handler(BaseHTTPRequestHandler):
         entry["status"] = self._status
         entry["seconds"] = round(time.time() - entry["time"], 4)  # how long the answer took here
         entry["answer_bytes"] = getattr(self, "_answer_bytes", None)
+        entry["cut"], self._partial = getattr(self, "_partial", False), False
         if getattr(self, "_caller", None) is not None:
             entry["caller"], self._caller = self._caller, None
         self.store.log(entry)
@@ -340,6 +341,7 @@ class Handler(BaseHTTPRequestHandler):
             answer = la_endpoint.answer(self.store.logs, path, body, self.server.log_limits)
             if fault:
                 answer = la_endpoint.partial(answer, fault.get("keep"))
+            self._partial = "error" in answer  # for the request log: an answer of part of the rows
         except la_endpoint.QueryError as err:
             self._send(err.status, err.body)
             return

@@ -155,7 +155,8 @@ def query(resource_ids=None, fleet=False, part=None):
             # A Go panic's first line: its container failed as a whole (no time: the line has none).
             "let panics = unread",
             "| where Panic",
-            f'| extend Outcome = "{st.RUN_FAILED}", Detail = strcat(Container, ": ", Text), '
+            # (its first line: multi-line logging keeps the whole dump as one entry)
+            f'| extend Outcome = "{st.RUN_FAILED}", Detail = strcat(Container, ": ", tostring(split(Text, "\\n")[0])), '
             'RowKey = strcat("run|", Container, "|panic"), Image = "", ImageId = "", Time = datetime(null);',
             # _report._add_row: a row is its first failure's line, or else its first line; its image and digest the
             # first ones any of its lines gave.

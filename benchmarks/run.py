@@ -17,8 +17,10 @@
 5. Private cluster (AKS run-command, a 10 s pod start): status, exclusion add, logs, report, each beside one
    `az aks command invoke` running the same kubectl by hand; run --wait against the run's duration plus one pod
    start; the run-commands each sent (--only-private).
-6. The fleet's history: `report --all --since 30d` over 1,000 clusters in 10 workspaces with 30 days of runs:
-   queries, time, the az process's peak memory (--only-history).
+6. The fleet's history: `report --all --since 30d` over 1,000 clusters in 10 workspaces with 30 days of runs, on 3
+   nodes with the emulator's nine images, and on 20 nodes at real sizes (30 candidates, 20 vulnerable: about 9
+   million lines): queries, answers' sizes, cut answers, time, the az process's CPU time and peak memory, the
+   emulator's CPU time (--only-history).
 Prints a table of medians and ratios, and writes benchmarks/results.json. Not a test: nothing here passes or fails.
 """
 
@@ -85,6 +87,21 @@ def run_az(args, env):
         [AZ, *args], env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False
     )
     return completed, time.perf_counter() - start
+
+
+def run_az_measured(args, env, work):
+    """(the finished az process, its wall time, its own rusage): os.wait4 gives the rusage of this process alone,
+    where RUSAGE_CHILDREN would fold in every child reaped so far (an emulator of an earlier row among them)."""
+    out, err = os.path.join(work, "az.out"), os.path.join(work, "az.err")
+    start = time.perf_counter()
+    with open(out, "w") as stdout, open(err, "w") as stderr:
+        process = subprocess.Popen([AZ, *args], env=env, stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL)
+        _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    with open(out) as f, open(err) as g:
+        completed = subprocess.CompletedProcess(args, process.returncode, f.read(), g.read())
+    return completed, elapsed, usage
 
 
 def timed(args, env):
@@ -352,48 +369,62 @@ def process_cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def fleet_history(work, wheel, subscriptions=10, per_subscription=100, workspaces=10, days=30, nodes=3):
+def fleet_history(
+    work, wheel, subscriptions=10, per_subscription=100, workspaces=10, days=30, nodes=3, candidates=None,
+    vulnerable=None,
+):  # fmt: skip
     """`report --all --since 30d` over subscriptions x per_subscription clusters whose monitoring add-ons send to
     `workspaces` workspaces (in the first subscription, as a central logging subscription would hold them), each
-    with `days` of its weekly schedule logged on `nodes` nodes."""
-    import resource
-
-    process, emulator = start_emulator(os.path.join(work, "history"), "--subscriptions", str(subscriptions))
+    with `days` of its weekly schedule logged on `nodes` nodes: with the emulator's nine node images, or at real
+    sizes, `candidates` images a node and run of which `vulnerable` are (../shared/container-insights.md §6)."""
+    process, emulator = start_emulator(os.path.join(work, f"history-{nodes}"), "--subscriptions", str(subscriptions))
     try:
-        env = profile(emulator, work, "history-ext", wheel)
+        env = profile(emulator, work, f"history-ext-{nodes}", wheel)
         subs = [f"00000000-0000-0000-0000-{n:012d}" for n in range(1, subscriptions + 1)]
         started = time.perf_counter()
         for sub in subs:
             emulator.seed_fleet(
                 [sub], per_subscription, image_cleaner=(True, 168), workspaces=workspaces, history_days=days,
-                linux_nodes=nodes, workspace_subscription=subs[0],
+                linux_nodes=nodes, workspace_subscription=subs[0], candidates=candidates, vulnerable=vulnerable,
             )  # fmt: skip
         seeded_s = time.perf_counter() - started
+        held = emulator.logs()
         emulator.clear_requests()
         emulator_before = process_cpu_seconds(process.pid)
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        completed, elapsed = run_az(
-            ["aks", "image-cleaner", "report", "--all", "--since", f"{days}d", "-o", "json"], env
+        completed, elapsed, usage = run_az_measured(
+            ["aks", "image-cleaner", "report", "--all", "--since", f"{days}d", "-o", "json"], env, work
         )
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
         emulator_after = process_cpu_seconds(process.pid)
         if completed.returncode != 0:
             sys.exit(f"report --all failed: {completed.stderr[-2000:]}")
         result = json.loads(completed.stdout)
         requests = emulator.requests()
         queries = [r for r in requests if r["path"].lower().startswith("/v1/")]
+        lines = sum(t.get("ContainerLogV2", {}).get("rows", 0) for t in held.values())
+        line_bytes = sum(t.get("ContainerLogV2", {}).get("bytes", 0) for t in held.values())
+        size = (
+            "the emulator's nine node images"
+            if candidates is None
+            else f"{candidates} candidates, {vulnerable} vulnerable"
+        )
         row = {
             "benchmark": f"fleet history: report --all --since {days}d over {subscriptions * per_subscription} "
-            f"clusters in {workspaces} workspaces ({nodes} nodes each)",
+            f"clusters in {workspaces} workspaces ({nodes} nodes each, {size})",
             "extension_s": round(elapsed, 2),
+            "log_lines": lines,
+            "log_lines_mib": round(line_bytes / 2**20, 1),
             "log_analytics_queries": len(queries),
+            "cut_answers": sum(1 for r in queries if r.get("cut")),
+            "answer_mib_max": round(max((r["answer_bytes"] or 0) for r in queries) / 2**20, 2) if queries else 0,
+            "answer_mib_total": round(sum((r["answer_bytes"] or 0) for r in queries) / 2**20, 2),
             "query_seconds": sorted(round(r["seconds"], 2) for r in queries),
             "resource_graph_queries": sum(1 for r in requests if r["path"].lower().endswith("/resources")),
             "clusters": len(result),
             "clusters_with_history": sum(1 for r in result if r["history"] == "kept"),
             "image_rows": sum(len(r["images"]) for r in result),
-            "az_cpu_s": round((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), 1),
-            "az_peak_rss_mib": round(after.ru_maxrss / 1024, 1),
+            "images_removed": sum((r["summary"] or {}).get("imagesRemoved", 0) for r in result),
+            "az_cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
+            "az_peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
             # The emulator answers on the same two cores: its CPU time is time az could not have.
             "emulator_cpu_s": round(emulator_after - emulator_before, 1) if emulator_before is not None else None,
             "seeding_s": round(seeded_s, 1),
@@ -402,6 +433,14 @@ def fleet_history(work, wheel, subscriptions=10, per_subscription=100, workspace
         return row
     finally:
         process.terminate()
+
+
+def fleet_histories(work, wheel):
+    """The fleet's history at the emulator's three nodes (the row of earlier runs) and at real sizes."""
+    return [
+        fleet_history(work, wheel),
+        fleet_history(work, wheel, nodes=20, candidates=30, vulnerable=20),
+    ]
 
 
 EMPTY_EXTENSION = {
@@ -497,7 +536,7 @@ def main():
     work = tempfile.mkdtemp(prefix="imagecleaner-bench-")
     alone = {
         "only_private": ("results-private.json", lambda: private_cluster(work, wheel, args.private_start_seconds)),
-        "only_history": ("results-history.json", lambda: [fleet_history(work, wheel)]),
+        "only_history": ("results-history.json", lambda: fleet_histories(work, wheel)),
         "only_scale": (
             "results-scale.json",
             lambda: [
@@ -570,7 +609,7 @@ def main():
         rows.append(
             fleet_at_scale(work, wheel, args.scale_subscriptions, args.scale_per_subscription, args.scale_sample)
         )
-        rows.append(fleet_history(work, wheel))
+        rows += fleet_histories(work, wheel)
     _write(rows, "results.json")
 
 
