@@ -69,10 +69,13 @@ class Emulator:
             "POST", f"clusters/{subscription}/{resource_group}/{name}/pods", {"name": pod, "node": node, "logs": logs}
         )
 
-    def history(self, subscription, resource_group, name, days=30, candidates=None, vulnerable=None):
-        """Image Cleaner's scheduled runs of the last `days` (every intervalHours), logged at their own times; with
-        `candidates` images a node and run, `vulnerable` of them, at real sizes."""
-        body = {"days": days, "candidates": candidates, "vulnerable": vulnerable}
+    def history(self, subscription, resource_group, name, days=30, candidates=None, vulnerable=None, faults=None,
+                stopped_days=0):  # fmt: skip
+        """Image Cleaner's scheduled runs of the last `days` (every intervalHours), logged and sampled at their own
+        times; with `candidates` images a node and run, `vulnerable` of them, at real sizes; `faults` ({node: fault})
+        in the latest run; `stopped_days`: the controller stopped that many days ago."""
+        body = {"days": days, "candidates": candidates, "vulnerable": vulnerable, "faults": faults,
+                "stopped_days": stopped_days}  # fmt: skip
         return self._call("POST", f"clusters/{subscription}/{resource_group}/{name}/history", body, timeout=600)["runs"]
 
     def scheduled_run(self, subscription, resource_group, name, candidates=None, vulnerable=None):
@@ -85,10 +88,21 @@ class Emulator:
         return self._call("POST", f"clusters/{subscription}/{resource_group}/{name}/etags", {"enabled": enabled})
 
     def node_fault(self, subscription, resource_group, name, node, fault):
-        """Make Eraser fail on one node: "runtime-unreachable", "scanner-panic", or None to heal it."""
+        """Make Eraser fail on one node in the next run: in its logs ("runtime-unreachable", "scanner-panic"), or as
+        its worker pod goes ("down", "outofcpu", "imagepull", "oomkilled", "preempt": armemulator/eraser/pods.py);
+        None heals it."""
         self._call(
             "POST", f"clusters/{subscription}/{resource_group}/{name}/node-fault", {"node": node, "fault": fault}
         )
+
+    def monitoring(self, subscription, resource_group, name, **settings):
+        """The data collection rule of the cluster's Container Insights: interval_minutes, exclude_namespaces."""
+        return self._call("POST", f"clusters/{subscription}/{resource_group}/{name}/monitoring", settings)
+
+    def node(self, subscription, resource_group, name, node, os="linux", labels=None, hours_ago=0):
+        """A node that joined `hours_ago`, or new `labels` on a node there."""
+        body = {"name": node, "os": os, "labels": labels or {}, "hours_ago": hours_ago}
+        return self._call("POST", f"clusters/{subscription}/{resource_group}/{name}/nodes", body)
 
     def kube(self, subscription, resource_group, name):
         return self._call("GET", f"clusters/{subscription}/{resource_group}/{name}/kube")

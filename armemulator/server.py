@@ -517,6 +517,8 @@ class Handler(BaseHTTPRequestHandler):
         "scheduled-run": "_c_scheduled_run",
         "pods": "_c_pod",
         "history": "_c_history",
+        "monitoring": "_c_monitoring",
+        "nodes": "_c_node",
         "operation": "_c_operation",
     }
 
@@ -577,13 +579,36 @@ class Handler(BaseHTTPRequestHandler):
         return 204, None
 
     def _c_history(self, sub, rg, name, body):
-        """Image Cleaner's scheduled runs over the last {"days": N}, at their times, in the cluster's logs; with
-        {"candidates": N, "vulnerable": V}, each node's run at real sizes (logs.candidate_images)."""
+        """Image Cleaner's scheduled runs over the last {"days": N}, at their times, in the cluster's logs and
+        inventory; with {"candidates": N, "vulnerable": V}, each node's run at real sizes (logs.candidate_images);
+        {"faults": {node: fault}} in the latest run; {"stopped_days": D}: the controller stopped D days ago."""
         with self.store.lock:
             runs = self.store.past_runs(
-                sub, rg, name, float(body.get("days", 30)), body.get("candidates"), body.get("vulnerable")
-            )
+                sub, rg, name, float(body.get("days", 30)), body.get("candidates"), body.get("vulnerable"),
+                body.get("faults"), float(body.get("stopped_days") or 0),
+            )  # fmt: skip
         return 200, {"runs": runs}
+
+    def _c_monitoring(self, sub, rg, name, body):
+        """The data collection rule of the cluster's Container Insights: {"interval_minutes", "exclude_namespaces"}."""
+        return 200, self.store.set_monitoring(sub, rg, name, body)
+
+    def _c_node(self, sub, rg, name, body):
+        """A node that joined {"hours_ago"} ({"name", "os": linux|windows, "labels"}), or new labels on one there."""
+        from armemulator.kubernetes.objects import node_object
+
+        with self.store.lock:
+            kube = self.store.kube_cluster(sub, rg, name)
+            node = kube.nodes.get(body["name"])
+            if node is None:
+                joined = time.time() - 3600 * float(body.get("hours_ago") or 0)
+                kube.nodes[body["name"]] = node_object(body["name"], body.get("os", "linux"), "nodepool1",
+                                                       body.get("labels"), joined)  # fmt: skip
+            else:
+                node["metadata"]["labels"].update(body.get("labels") or {})
+            # The agent's next sample has it (a batch holds every node there then).
+            self.store.sample_now(sub, rg, name)
+        return 200, kube.nodes[body["name"]]
 
     def _c_pod(self, sub, rg, name, body):
         """A pod in kube-system with the logs given: {"name", "node", "logs": {container: text}}."""
@@ -652,9 +677,13 @@ class Handler(BaseHTTPRequestHandler):
                         kube = self.store.kube_cluster(subscription, group, name)
                         kube.create_configmap("kube-system", agent_configmap(spec.get("agent", "v2")))
                         if spec.get("history_days"):
+                            if spec.get("monitoring"):
+                                self.store.clusters[(subscription.lower(), group.lower(), name.lower())][
+                                    "monitoring"
+                                ] = dict(spec["monitoring"])
                             self.store.past_runs(
                                 subscription, group, name, float(spec["history_days"]),
-                                spec.get("candidates"), spec.get("vulnerable"),
+                                spec.get("candidates"), spec.get("vulnerable"), spec.get("faults"),
                             )  # fmt: skip
         # The service ingests lines within minutes of their writing, long before a query over weeks reads them:
         # the seeded past is loaded now, so the first query does not pay for it (benchmarks/ time queries).

@@ -15,9 +15,10 @@ import uuid
 
 from armemulator.arm import clusters
 from armemulator.arm.errors import ArmError, not_found
-from armemulator.eraser.controller import EraserController
+from armemulator.eraser.controller import CONTROLLER_POD, EraserController, epoch
 from armemulator.kubernetes.objects import KubeCluster, KubeError, nodes_for
 from armemulator.loganalytics import agent
+from armemulator.loganalytics.inventory import Pod
 from armemulator.loganalytics.store import LogStore
 
 DEFAULT_SUBSCRIPTION = "00000000-0000-0000-0000-000000000001"
@@ -325,6 +326,7 @@ class Store:
                 kube,
                 log_sink=lambda *logged: self._collect(key, *logged),
                 past_sink=lambda runs, texts: self._collect_past(key, runs, texts),
+                inventory_sink=lambda pods, events, windows: self._sample(key, pods, events, windows),
             )
         kube.run_seconds, kube.pod_ttl_seconds = self.kube_run_seconds, self.kube_pod_ttl_seconds
         eraser = self.eraser[key]
@@ -350,13 +352,54 @@ class Store:
             configmap = kube.configmaps.get(("kube-system", agent.CONFIGMAP))
             self.logs.collect_past(entry["doc"], configmap, runs, texts)
 
-    def past_runs(self, subscription, resource_group, name, days, candidates=None, vulnerable=None):
+    def _sample(self, key, pods, events, windows):
+        """What the cluster's Container Insights agent samples of a run's pods, its nodes and the controller."""
+        entry, kube = self.clusters.get(key), self.kube.get(key)
+        if entry is None or kube is None:
+            return
+        now = time.time()
+        past = max((end for _, end in windows), default=now) <= now and min(s for s, _ in windows) < now - 3600
+        nodes = [
+            (n, dict(o["metadata"].get("labels") or {}), epoch(o["metadata"]["creationTimestamp"]),
+             o["status"]["nodeInfo"]["operatingSystem"])
+            for n, o in sorted(kube.nodes.items())
+        ]  # fmt: skip
+        controller = kube.pods.get(("kube-system", CONTROLLER_POD))
+        if controller is not None:
+            since = min([s for s, _ in windows] + [now]) - 86400
+            running = [(since, "Running", {"manager": ("running", "")})]
+            labels = controller["object"]["metadata"].get("labels") or {}
+            owner = ("ReplicaSet", CONTROLLER_POD.rsplit("-", 1)[0])
+            node = controller["object"]["spec"]["nodeName"]
+            pods = [*pods, Pod(CONTROLLER_POD, node, "kube-system", labels, owner, since, running, float("inf"))]
+        self.logs.sample(entry["doc"], entry.get("monitoring"), nodes, pods, events, windows, now if past else None)
+
+    def sample_now(self, subscription, resource_group, name):
+        """The agent's latest sample of the cluster's nodes and pods, now."""
+        now = time.time()
+        self._sample(_key(subscription, resource_group, name), [], [], [(now, now)])
+
+    def set_monitoring(self, subscription, resource_group, name, settings):
+        """The data collection rule's settings for the cluster's inventory: "interval_minutes" (1 to 30),
+        "exclude_namespaces" (container-insights-data-collection-dcr.md)."""
+        with self.lock:
+            entry = self.clusters.get(_key(subscription, resource_group, name))
+            if entry is None:
+                raise not_found(clusters.TYPE, name, resource_group)
+            entry["monitoring"] = dict(settings)
+            return entry["monitoring"]
+
+    def past_runs(self, subscription, resource_group, name, days, candidates=None, vulnerable=None, faults=None,
+                  stopped_days=0):  # fmt: skip
         """Image Cleaner's schedule over the last `days`, run at its past times, into the cluster's logs; each run
         with the emulator's node images, or `candidates` images of which `vulnerable` are (Eraser at real sizes)."""
         doc = self.get_cluster(subscription, resource_group, name)
         cleaner = ((doc.get("properties") or {}).get("securityProfile") or {}).get("imageCleaner") or {}
         eraser = self.eraser_of(subscription, resource_group, name)
-        return eraser.past_runs(days, cleaner.get("intervalHours") or 168, candidates=candidates, vulnerable=vulnerable)
+        return eraser.past_runs(
+            days, cleaner.get("intervalHours") or 168, candidates=candidates, vulnerable=vulnerable, faults=faults,
+            stopped_days=stopped_days,
+        )  # fmt: skip
 
     def workspaces(self, subscriptions=None):
         """The Log Analytics workspaces the clusters send to, as Resource Graph shows them (in scope)."""

@@ -18,12 +18,25 @@ import copy
 import hashlib
 import itertools
 import json
+import uuid
 
-from armemulator.eraser import logs
-from armemulator.kubernetes.objects import KUBE_SYSTEM, KubeError, now_iso
+from armemulator.eraser import logs, pods
+from armemulator.kubernetes.objects import KUBE_SYSTEM, KubeError, make_event, now_iso
 
 IMAGELIST_NAME = "imagelist"
 EXCLUDE_LABEL = "eraser.sh/exclude.list"
+# Nodes left out of every run (the controller counts them `skipped`): the node filter's label, and in the shipped
+# config Windows nodes (../shared/image-cleaner-coverage.md); a virtual node has no VM to clean.
+FILTER_LABEL = "eraser.sh/cleanup.filter"
+JOB_OWNER = "eraser.sh/job-owner"
+CONTROLLER_POD = "eraser-controller-manager-7d9f8b6c5-x2x4q"
+WORKER_TYPE = "eraser.sh/type"
+# A run at a past time (the schedule before now): how long its pods take, and how long after they are deleted (AKS:
+# worker pods go within about 10 minutes; a failed job and its pods stay for delayOnFailure, 24 h, or until the
+# next run deletes old jobs).
+PAST_RUN_SECONDS = 180
+POD_TTL_SECONDS = 600
+FAILED_TTL_SECONDS = 24 * 3600
 ERASER_VERSION = "v1.4.0"
 SYSTEM_EXCLUSIONS = ["mcr.microsoft.com/*"]
 
@@ -52,6 +65,13 @@ def worker_pod(node, run):
     return f"eraser-{node}-{hashlib.sha1(f'{run}{node}'.encode()).hexdigest()[:5]}"
 
 
+def epoch(stamp):
+    import calendar
+    import time
+
+    return calendar.timegm(time.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ"))
+
+
 def matches(pattern, reference):
     """Eraser's exclusion patterns: exact, `repo/*` (prefix), `name:*` (any tag)."""
     if pattern == reference:
@@ -64,8 +84,9 @@ def matches(pattern, reference):
 
 
 class EraserController:
-    def __init__(self, cluster, log_sink=None, past_sink=None):
+    def __init__(self, cluster, log_sink=None, past_sink=None, inventory_sink=None):
         self.cluster, self.log_sink, self.past_sink = cluster, log_sink, past_sink
+        self.inventory_sink = inventory_sink  # (pods [inventory.Pod], events, [(start, end)]): what the agent samples
         cluster.on_delete.append(lambda resource, name: self.forget(name) if resource == "imagelists" else None)
         self.installed = False
         self.node_images = {
@@ -73,7 +94,8 @@ class EraserController:
             for name, node in cluster.nodes.items()
             if node["metadata"]["labels"]["kubernetes.io/os"] == "linux"
         }
-        self.node_faults = {}  # node -> logs.RUNTIME_UNREACHABLE or logs.SCANNER_PANIC
+        self.node_faults = {}  # node -> a fault of logs.NODE_FAULTS or pods.COVERAGE_FAULTS
+        self.jobs = {}  # ImageJob name -> {"pods", "manual", "deleted_at"}
         self.past_simulated = False  # whether the schedule before now was logged: once per cluster
         self.handled_generation = {}
         self.runs = 0
@@ -83,7 +105,7 @@ class EraserController:
         if self.installed:
             return
         self.installed = True
-        self.cluster.crds.add("imagelists")
+        self.cluster.crds.update(("imagelists", "imagejobs"))
         config = (
             "apiVersion: eraser.sh/v1alpha3\nkind: EraserConfig\nmanager:\n  scheduling:\n"
             "    repeatInterval: 168h\ncomponents:\n"
@@ -105,7 +127,7 @@ class EraserController:
             },
         )
         self.cluster.add_pod(
-            "eraser-controller-manager-7d9f8b6c5-x2x4q",
+            CONTROLLER_POD,
             "aks-nodepool1-0",
             {"manager": ""},
             {"app": "eraser-controller-manager", "control-plane": "controller-manager"},
@@ -130,80 +152,221 @@ class EraserController:
                 self.handled_generation[name] = generation
                 self._start_run(imagelist["spec"]["images"], manual=True)
         for key, pod in list(cluster.pods.items()):
+            plan = pod.get("plan")
+            if plan is not None:
+                pod["object"]["status"].update(pods.status(plan, now - pod["started"]))
             if pod["ends_at"] is not None and pod["ends_at"] <= now and pod["delete_at"] is None:
-                pod["object"]["status"]["phase"] = "Failed" if pod.get("failed") else "Succeeded"
+                if plan is None:
+                    pod["object"]["status"]["phase"] = "Failed" if pod.get("failed") else "Succeeded"
                 pod["object"]["metadata"]["resourceVersion"] = cluster.bump()
-                pod["delete_at"] = now + cluster.pod_ttl_seconds
+                pod["delete_at"] = now + (cluster.pod_ttl_seconds if not pod.get("failed") else FAILED_TTL_SECONDS)
                 self._finish_run_if_done(pod.get("run"))
             if pod["delete_at"] is not None and pod["delete_at"] <= now:
                 del cluster.pods[key]
+        for name in list(cluster.imagejobs):
+            run = self.jobs.get(name)
+            if run and run["deleted_at"] is not None and run["deleted_at"] <= now:
+                del cluster.imagejobs[name]
 
     def set_node_fault(self, node, fault):
-        if node not in self.node_images or fault not in (None, *logs.NODE_FAULTS):
+        if node not in self.node_images or fault not in (None, *logs.NODE_FAULTS, *pods.COVERAGE_FAULTS):
             raise KubeError(400, "BadRequest", f"no Linux node {node!r}, or no fault {fault!r}")
         self.node_faults[node] = fault
+
+    def eligible(self, at=None):
+        """The nodes a run (begun at wall time `at`, or now) gives a worker pod to: Linux, not virtual, not filtered,
+        there when it began."""
+        found = []
+        for name, node in sorted(self.cluster.nodes.items()):
+            labels = node["metadata"].get("labels") or {}
+            if labels.get("kubernetes.io/os") != "linux" or labels.get("type") == "virtual-kubelet":
+                continue
+            if FILTER_LABEL in labels or (at is not None and epoch(node["metadata"]["creationTimestamp"]) > at):
+                continue
+            self.node_images.setdefault(name, copy.deepcopy(NODE_IMAGES))
+            found.append(name)
+        return found
 
     def start_scheduled_run(self, candidates=None, vulnerable=None):
         """A run of the schedule: collector, trivy-scanner and remover on every Linux node; with `candidates`, each
         node holds that many unused images for this run, `vulnerable` of them (logs.candidate_images)."""
+        running = [n for n, j in self.cluster.imagejobs.items() if j["status"].get("phase") == "Running" and not
+                   self.jobs.get(n, {}).get("manual")]  # fmt: skip
+        if running:
+            # The controller starts the next run only when the last one ends (eraser-dev/eraser#911).
+            raise KubeError(409, "Conflict", f"ImageJob {running[0]} is still running: the next run waits for it")
         self._start_run(None, manual=False, candidates=(candidates, vulnerable) if candidates else None)
 
-    def past_runs(self, days, interval_hours, now=None, candidates=None, vulnerable=None):
+    def past_runs(self, days, interval_hours, now=None, candidates=None, vulnerable=None, faults=None, stopped_days=0):
         """Image Cleaner's schedule before now: a scheduled run every `interval_hours` over the last `days`, at its
-        own time, to the past sink only (their pods are long gone). Nodes pull images between runs, so each run
-        finds the images every node starts with (NODE_IMAGES, or `candidates` images of which `vulnerable` are
-        found so: logs.candidate_images), and the images there now are left as they are. Every run of every node
-        writes the same lines at its own times, so one run is written once, from time 0, and the sink lays it at
-        each node's and run's start (in bulk, as a real past is large: ../shared/container-insights.md §6).
-        A cluster has one past: asked again, it adds nothing (returns 0)."""
+        own time, to the sinks only (their pods are long gone); with `stopped_days`, the controller stopped that many
+        days ago and nothing ran since. Nodes pull images between runs, so each run finds the images every node
+        starts with (NODE_IMAGES, or `candidates` images of which `vulnerable` are found so:
+        logs.candidate_images), and the images there now are left as they are. The latest run meets `faults`
+        ({node: fault of pods.py or logs.py}); every other worker writes the same lines at its own times, so one run
+        is written once, from time 0, and the past sink lays it at each node's and run's start (in bulk, as a real
+        past is large: ../shared/container-insights.md §6). The agent samples what it would have seen of each run
+        (`inventory_sink`). A cluster has one past: asked again, it adds nothing (returns 0)."""
         if self.past_simulated or not self.past_sink:
             return 0
         self.past_simulated = True
         now = self.cluster.wall() if now is None else now
         starts, started = [], now - interval_hours * 3600
         while started >= now - days * 86400:
-            starts.append(started)
+            if started <= now - stopped_days * 86400:
+                starts.append(started)
             started -= interval_hours * 3600
+        starts.reverse()
         if not starts:
             return 0
         inventory = NODE_IMAGES if candidates is None else logs.candidate_images(candidates, vulnerable or 0)
         ticks = itertools.count()
+        exclusions = self._exclusions()
         texts, _ = logs.scheduled_run(
-            "template", copy.deepcopy(inventory), self._exclusions(), matches, lambda: next(ticks) / 1000
+            "template", copy.deepcopy(inventory), exclusions, matches, lambda: next(ticks) / 1000
         )
-        runs = [(worker_pod(node, f"past-{at}"), node, at) for at in starts for node in sorted(self.node_images)]
-        self.past_sink(runs, texts)
+        alike, sampled, events, windows = [], [], [], []
+        for number, at in enumerate(starts):
+            latest = number == len(starts) - 1
+            following = now if latest else starts[number + 1]
+            job = f"imagejob-{hashlib.sha1(f'past-{at}'.encode()).hexdigest()[:5]}"
+            run_pods = []
+            for node in self.eligible(at):
+                fault = (faults or {}).get(node) if latest else None
+                plan = pods.plan(fault, pods.SCHEDULED, PAST_RUN_SECONDS)
+                if plan is None:
+                    continue
+                pod = worker_pod(node, f"past-{at}")
+                if plan.states[0][1] == "Running" and fault in logs.NODE_FAULTS:
+                    clock = itertools.count()
+                    own, _ = logs.scheduled_run(
+                        node, copy.deepcopy(inventory), exclusions, matches, lambda at=at, c=clock: at + next(c) / 1000,
+                        fault,
+                    )  # fmt: skip
+                    if self.log_sink:
+                        self.log_sink(pod, node, own, at)
+                elif plan.states[0][1] == "Running":
+                    alike.append((pod, node, at))
+                labels = {WORKER_TYPE: "collector"}
+                found = self._inventory_pod(pod, node, labels, job, at, plan, POD_TTL_SECONDS)
+                run_pods.append(found._replace(deleted=min(found.deleted, following if plan.failed else found.deleted)))
+                events += [
+                    make_event(namespace, kind, name or pod, reason, message, node, at + offset)
+                    for offset, kind, namespace, name, reason, message in plan.events
+                ]
+            sampled += run_pods
+            windows.append((at, max((p.deleted for p in run_pods), default=at)))
+        self.past_sink(alike, texts)
+        if self.inventory_sink:
+            self.inventory_sink(sampled, events, windows)
         return len(starts)
 
     def _start_run(self, images, manual, candidates=None):
         cluster = self.cluster
         self.runs += 1
-        run = {"id": self.runs, "manual": manual, "pods": [], "failed_nodes": 0}
-        ends_at = cluster.clock() + cluster.run_seconds
-        started = cluster.wall()
+        clock, started = cluster.clock(), cluster.wall()
+        job = self._new_job(f"run-{self.runs}-{started}", manual, started)
+        run = {"id": self.runs, "manual": manual, "pods": [], "failed_nodes": 0, "job": job}
         exclusions = self._exclusions()
-        for node in sorted(self.node_images):
+        eligible = self.eligible()
+        sampled = []
+        for node in eligible:
             inventory, fault = self.node_images[node], self.node_faults.get(node)
+            plan = pods.plan(fault, pods.MANUAL if manual else pods.SCHEDULED, cluster.run_seconds)
+            if plan is None:  # down when the run began: no pod
+                continue
             if candidates:
                 inventory = logs.candidate_images(*candidates)
-            if manual:
-                texts, failed = logs.manual_run(node, inventory, images, exclusions, matches, cluster.wall, fault)
-            else:
-                texts, failed = logs.scheduled_run(node, inventory, exclusions, matches, cluster.wall, fault)
-            pod_name = worker_pod(node, self.runs)
-            labels = {"app": "eraser", "eraser.sh/run": str(self.runs)}
-            cluster.add_pod(pod_name, node, texts, labels, ends_at=ends_at, image_tag=ERASER_VERSION)
-            cluster.pods[(KUBE_SYSTEM, pod_name)].update(run=run, failed=fault is not None)
-            if self.log_sink:
+            texts, log_failed = {}, False
+            if plan.states[0][1] == "Running":  # its containers started
+                log_fault = fault if fault in logs.NODE_FAULTS else None
+                args = (node, inventory, *([images] if manual else []), exclusions, matches, cluster.wall, log_fault)
+                texts, log_failed = (logs.manual_run if manual else logs.scheduled_run)(*args)
+            pod_name = worker_pod(node, job)
+            labels = {WORKER_TYPE: "manual" if manual else "collector"}
+            containers = pods.MANUAL if manual else pods.SCHEDULED
+            cluster.add_pod(
+                pod_name, node, texts or dict.fromkeys(containers, ""), labels,
+                ends_at=None if plan.ends is None else clock + plan.ends, image_tag=ERASER_VERSION, owner=job,
+            )  # fmt: skip
+            entry = cluster.pods[(KUBE_SYSTEM, pod_name)]
+            entry.update(run=run, failed=plan.failed, plan=plan, started=clock)
+            entry["object"]["status"].update(pods.status(plan, 0))
+            for _, kind, namespace, name, reason, message in plan.events:
+                cluster.add_event(namespace, kind, name or pod_name, reason, message, node, started)
+            if self.log_sink and any(texts.values()):
                 self.log_sink(pod_name, node, texts, started)
+            sampled.append(self._inventory_pod(pod_name, node, labels, job, started, plan, cluster.pod_ttl_seconds))
             run["pods"].append(pod_name)
-            run["failed_nodes"] += int(failed)
-        run["skipped"] = len(cluster.nodes) - len(self.node_images)
+            # A remover that cannot prune logs the error and exits 0 (its pod succeeds); the ImageList counts it.
+            run["failed_nodes"] += int(plan.failed or log_failed)
+        run["skipped"] = len(cluster.nodes) - len(eligible)
+        self.jobs[job].update(pods=run["pods"], run=run)
+        self._job_status(job)
+        if self.inventory_sink and sampled:
+            events = [e for e in cluster.events if e["metadata"]["creationTimestamp"] >= now_iso(started)]
+            self.inventory_sink(sampled, events, [(started, max(p.deleted for p in sampled))])
         if not run["pods"]:
             self._finish_run_if_done(run)
 
+    def _new_job(self, seed, manual, started):
+        """An ImageJob (cluster-scoped; generateName imagejob-), labelled by its owner: the collector's schedule or
+        the ImageList (eraser-dev/eraser controllers/imagejob and imagecollector)."""
+        name = f"imagejob-{hashlib.sha1(seed.encode()).hexdigest()[:5]}"
+        meta = {"name": name, "labels": {JOB_OWNER: "imagelist-controller" if manual else "imagecollector"}}
+        if manual:
+            imagelist = self.cluster.imagelists.get(IMAGELIST_NAME) or {"metadata": {}}
+            meta["ownerReferences"] = [{"apiVersion": "eraser.sh/v1", "kind": "ImageList", "name": IMAGELIST_NAME,
+                                        "uid": imagelist["metadata"].get("uid") or str(uuid.uuid4())}]  # fmt: skip
+        self.cluster.imagejobs[name] = {
+            "apiVersion": "eraser.sh/v1",
+            "kind": "ImageJob",
+            "metadata": dict(self.cluster._new_meta(meta), creationTimestamp=now_iso(started)),
+            "status": {"desired": 0, "succeeded": 0, "failed": 0, "skipped": 0, "phase": "Running"},
+        }
+        self.jobs[name] = {"pods": [], "manual": manual, "deleted_at": None}
+        return name
+
+    def _job_status(self, name):
+        """The ImageJob's counts and phase from its pods: finished when none is Pending or Running; Failed on any
+        shortfall (successRatio); deleted with its pods (delayOnSuccess 0, delayOnFailure 24 h)."""
+        job, cluster = self.cluster.imagejobs.get(name), self.cluster
+        if job is None:
+            return
+        run = self.jobs[name].get("run") or {}
+        phases = [cluster.pods[(KUBE_SYSTEM, p)]["object"]["status"]["phase"] for p in run.get("pods", [])
+                  if (KUBE_SYSTEM, p) in cluster.pods]  # fmt: skip
+        eligible = len(run.get("pods", [])) + sum(1 for n in self.eligible() if self.node_faults.get(n) == pods.DOWN)
+        status = job["status"]
+        status.update(
+            desired=eligible,
+            succeeded=phases.count("Succeeded"),
+            failed=phases.count("Failed"),
+            skipped=run.get("skipped", 0),
+        )
+        if phases and not any(p in ("Pending", "Running") for p in phases):
+            status["phase"] = "Completed" if status["succeeded"] == eligible else "Failed"
+            delay = 0 if status["phase"] == "Completed" else FAILED_TTL_SECONDS
+            status["deleteAfter"] = now_iso(cluster.wall() + delay)
+            pods_gone = [cluster.pods[(KUBE_SYSTEM, p)]["delete_at"] for p in run.get("pods", [])
+                         if (KUBE_SYSTEM, p) in cluster.pods]  # fmt: skip
+            self.jobs[name]["deleted_at"] = max([d for d in pods_gone if d is not None] or [cluster.clock()])
+        job["metadata"]["resourceVersion"] = cluster.bump()
+
+    @staticmethod
+    def _inventory_pod(name, node, labels, job, started, plan, ttl):
+        """The pod as the agent samples it, in wall time (inventory.Pod)."""
+        from armemulator.loganalytics.inventory import Pod
+
+        ends = started + (plan.ends if plan.ends is not None else FAILED_TTL_SECONDS)
+        deleted = ends + (FAILED_TTL_SECONDS if plan.failed and plan.ends is not None else ttl)
+        states = [(started + at, phase, containers) for at, phase, containers, _ in plan.states]
+        return Pod(name, node, KUBE_SYSTEM, labels, ("PodTemplate", job), started, states, deleted)
+
     def _finish_run_if_done(self, run):
         cluster = self.cluster
+        if run and run.get("job"):
+            self._job_status(run["job"])
         if not run or not run["manual"]:
             return
         pods = cluster.pods

@@ -44,6 +44,7 @@ RESOURCES = {
     "events": ("", "v1", "Event", True, ["get", "list", "watch"], ["ev"], "event"),
     "namespaces": ("", "v1", "Namespace", False, ["get", "list", "watch"], ["ns"], "namespace"),
     "imagelists": ("eraser.sh", "v1", "ImageList", False, _RW, [], "imagelist"),
+    "imagejobs": ("eraser.sh", "v1", "ImageJob", False, ["get", "list", "watch"], [], "imagejob"),
 }
 NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
 
@@ -117,7 +118,7 @@ def _route(kube, method, path, query, body, headers, server_url):
         return _namespace(name)
     if resource not in RESOURCES or RESOURCES[resource][0] != (parts.get("group") or ""):
         raise KubeError(404, "NotFound", "the server could not find the requested resource")
-    if resource == "imagelists" and "imagelists" not in kube.crds:  # the CRD exists only once Image Cleaner is on
+    if resource in ("imagelists", "imagejobs") and resource not in kube.crds:  # installed with Image Cleaner
         raise KubeError(404, "NotFound", "the server could not find the requested resource")
     if RESOURCES[resource][3] is False and ns is not None:
         raise KubeError(404, "NotFound", "the server could not find the requested resource")
@@ -129,7 +130,7 @@ def _resource(kube, method, resource, ns, name, sub, query, body, headers):  # n
         return kube.pod_log(ns, name, query.get("container"))
     if sub is not None:
         raise KubeError(404, "NotFound", "the server could not find the requested resource")
-    if resource in ("pods", "nodes", "events", "namespaces"):
+    if resource in ("pods", "nodes", "events", "namespaces", "imagejobs"):
         if method != "GET":
             raise KubeError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
         return _read_only(kube, resource, ns, name, query)
@@ -193,10 +194,17 @@ def _read_only(kube, resource, ns, name, query):  # noqa: PLR0911 - one answer p
             "metadata": {},
             "items": [_namespace(n) for n in NAMESPACES],
         }
-    # Events: the emulator records none (the article's `kubectl describe configmap` shows "Events: <none>").
+    if resource == "imagejobs":
+        return kube.get("imagejobs", None, name) if name else kube.list("imagejobs", None, query.get("labelSelector"))
+    # Events: the kubelet's Warnings the simulated Eraser causes (none about ConfigMaps: the article's `kubectl
+    # describe configmap` shows "Events: <none>").
+    events = kube.list_events(ns, query.get("fieldSelector"))
     if name:
-        raise KubeError(404, "NotFound", f'events "{name}" not found', {"name": name, "kind": "events"})
-    return {"kind": "EventList", "apiVersion": "v1", "metadata": {"resourceVersion": str(kube.version)}, "items": []}
+        found = [e for e in events["items"] if e["metadata"]["name"] == name]
+        if not found:
+            raise KubeError(404, "NotFound", f'events "{name}" not found', {"name": name, "kind": "events"})
+        return found[0]
+    return events
 
 
 def _namespace(name):
@@ -468,7 +476,7 @@ def _fixed_document(kube, method, path, query, server_url):  # noqa: PLR0911 - a
     if path == "/api/v1":
         return _resource_list("v1", [r for r, spec in RESOURCES.items() if spec[0] == ""])
     if path == "/apis/eraser.sh/v1" and "imagelists" in kube.crds:
-        return _resource_list("eraser.sh/v1", ["imagelists"])
+        return _resource_list("eraser.sh/v1", [r for r in ("imagelists", "imagejobs") if r in kube.crds])
     if path == "/openapi/v3":
         documents = {"api/v1": "api/v1"}
         if "imagelists" in kube.crds:

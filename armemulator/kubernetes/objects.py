@@ -1,6 +1,7 @@
 """The objects one emulated cluster's Kubernetes API server keeps, with the real API server's rules.
 
-ConfigMaps, Pods and their logs, Nodes, and the cluster-scoped ImageList custom resource (eraser.sh/v1):
+ConfigMaps, Pods and their logs, Nodes, Events, and the cluster-scoped ImageList and ImageJob custom resources
+(eraser.sh/v1):
 `resourceVersion` on every object, `metadata.generation` bumped on a spec change, label and field selectors,
 and `Status` objects for errors. The HTTP face is api.py. The simulated Eraser (../eraser/controller.py) sits
 above these objects and acts on them: it installs its custom resource (`crds`) and hears of deletions
@@ -13,7 +14,11 @@ import uuid
 
 KUBE_SYSTEM = "kube-system"
 # resource -> (kind, apiVersion) of what the emulator stores.
-RESOURCE_KINDS = {"configmaps": ("ConfigMap", "v1"), "imagelists": ("ImageList", "eraser.sh/v1")}
+RESOURCE_KINDS = {
+    "configmaps": ("ConfigMap", "v1"),
+    "imagelists": ("ImageList", "eraser.sh/v1"),
+    "imagejobs": ("ImageJob", "eraser.sh/v1"),
+}
 
 
 class KubeError(Exception):
@@ -39,11 +44,11 @@ class KubeError(Exception):
 
 
 def _qualified(resource):
-    return "imagelists.eraser.sh" if resource == "imagelists" else resource
+    return f"{resource}.eraser.sh" if resource in ("imagelists", "imagejobs") else resource
 
 
 def _details(resource, name):
-    group = "eraser.sh" if resource == "imagelists" else None
+    group = "eraser.sh" if resource in ("imagelists", "imagejobs") else None
     details = {"name": name, "kind": resource}
     if group:
         details["group"] = group
@@ -105,6 +110,8 @@ class KubeCluster:
         self.configmaps = {}  # (namespace, name) -> object
         self.pods = {}  # (namespace, name) -> {"object", "logs": {container: text}, "ends_at", "delete_at"}
         self.imagelists = {}  # name -> object
+        self.imagejobs = {}  # name -> object (written by the controller only)
+        self.events = []  # Event objects, as the kubelet and controllers record them
         self.nodes = {n["metadata"]["name"]: n for n in nodes}
         for node in nodes:
             node["metadata"].setdefault("creationTimestamp", now_iso(wall()))
@@ -146,6 +153,9 @@ class KubeCluster:
         if resource == "imagelists":
             self._require_crd()
             return self.imagelists, lambda ns, name: name
+        if resource == "imagejobs":
+            self._require_crd()
+            return self.imagejobs, lambda ns, name: name
         raise KubeError(405, "MethodNotAllowed", f"the server does not allow this method on {resource}")
 
     def get(self, resource, namespace, name):
@@ -321,6 +331,25 @@ class KubeCluster:
             raise KubeError(400, "BadRequest", f"container {container} is not valid for pod {name}")
         return found["logs"][container]
 
+    def list_events(self, namespace=None, field_selector=None):
+        """Events of a namespace, or of every one (None), as the API server lists them."""
+        items = [
+            copy.deepcopy(e)
+            for e in self.events
+            if (namespace is None or e["metadata"]["namespace"] == namespace)
+            and field_selector_matches(field_selector, e)
+        ]
+        return {
+            "kind": "EventList",
+            "apiVersion": "v1",
+            "metadata": {"resourceVersion": str(self.version)},
+            "items": items,
+        }
+
+    def add_event(self, namespace, kind, name, reason, message, node, when, component="kubelet"):
+        """A Warning event about an object, as the kubelet records one (source.host is its node)."""
+        self.events.append(make_event(namespace, kind, name, reason, message, node, when, component, self.bump()))
+
     def list_nodes(self):
         return {
             "kind": "NodeList",
@@ -329,16 +358,47 @@ class KubeCluster:
             "items": [copy.deepcopy(n) for _, n in sorted(self.nodes.items())],
         }
 
-    def add_pod(self, name, node, logs, labels, *, ends_at, phase="Running", image_tag="v1.4.0"):
+    def add_pod(self, name, node, logs, labels, *, ends_at, phase="Running", image_tag="v1.4.0", owner=None):
         containers = [{"name": c, "image": f"mcr.microsoft.com/oss/eraser/{c}:{image_tag}"} for c in logs]
+        meta = {"name": name, "labels": labels}
+        if owner:
+            # The API server refuses an owner reference without a uid (apimachinery's ValidateOwnerReferences).
+            uid = str(uuid.uuid5(uuid.NAMESPACE_OID, owner))
+            meta["ownerReferences"] = [
+                {"apiVersion": "v1", "kind": "PodTemplate", "name": owner, "uid": uid, "controller": True,
+                 "blockOwnerDeletion": True}
+            ]  # fmt: skip
         obj = {
             "kind": "Pod",
             "apiVersion": "v1",
-            "metadata": self._new_meta({"name": name, "labels": labels}, KUBE_SYSTEM),
+            "metadata": self._new_meta(meta, KUBE_SYSTEM),
             "spec": {"nodeName": node, "containers": containers, "restartPolicy": "Never"},
             "status": {"phase": phase, "startTime": now_iso(self.wall())},
         }
         self.pods[(KUBE_SYSTEM, name)] = {"object": obj, "logs": logs, "ends_at": ends_at, "delete_at": None}
+
+
+def make_event(namespace, kind, name, reason, message, node, when, component="kubelet", version="1"):
+    """A Warning Event about an object (`when`: epoch seconds), as the API server stores one."""
+    stamp = now_iso(when)
+    return {
+        "kind": "Event",
+        "apiVersion": "v1",
+        "metadata": {
+            "name": f"{name}.{uuid.uuid4().hex[:16]}",
+            "namespace": namespace,
+            "creationTimestamp": stamp,
+            "resourceVersion": version,
+        },
+        "involvedObject": {"kind": kind, "namespace": namespace, "name": name},
+        "reason": reason,
+        "message": message,
+        "type": "Warning",
+        "source": {"component": component, "host": node},
+        "firstTimestamp": stamp,
+        "lastTimestamp": stamp,
+        "count": 1,
+    }
 
 
 def _check_imagelist_spec(body):
@@ -351,19 +411,93 @@ def _check_imagelist_spec(body):
         )
 
 
-def nodes_for(doc):
+# The nodes a cluster is seeded with have been there for months: every past run of its schedule found them.
+SEEDED_NODE_AGE = 180 * 86400
+
+
+def nodes_for(doc, now=None):
     """Kubernetes nodes for an ARM cluster document: one per VM of every agent pool."""
+    joined = (time.time() if now is None else now) - SEEDED_NODE_AGE
     nodes = []
     for pool in (doc.get("properties") or {}).get("agentPoolProfiles") or []:
         os_name = "windows" if (pool.get("osType") or "Linux").lower() == "windows" else "linux"
         for i in range(int(pool.get("count") or 1)):
             name = f"aks-{pool['name']}-{i}" if os_name == "linux" else f"aks{pool['name'][:6]}{i:06d}"
-            nodes.append(
-                {
-                    "kind": "Node",
-                    "apiVersion": "v1",
-                    "metadata": {"name": name, "labels": {"kubernetes.io/os": os_name, "agentpool": pool["name"]}},
-                    "status": {"nodeInfo": {"operatingSystem": os_name}},
-                }
-            )
+            nodes.append(node_object(name, os_name, pool["name"], created=joined))
+    if ((doc.get("properties") or {}).get("addonProfiles") or {}).get("aciConnectorLinux", {}).get("enabled"):
+        # The virtual node of the ACI connector (the virtual-node add-on): Linux by its label, but no VM.
+        nodes.append(node_object("virtual-node-aci-linux", "linux", None, {"type": "virtual-kubelet"}, joined))
     return nodes
+
+
+def node_object(name, os_name, pool, labels=None, created=None):
+    """A Node as AKS's are, in the shape and about the size `kubectl get node -o json` shows: the labels AKS sets
+    (OS, arch, pool, hostname), Ready, when it joined, and a full status: addresses, capacity, every nodeInfo field
+    (clients check that none is missing: the Python client's V1NodeSystemInfo refuses a None architecture), and the
+    images the kubelet reports (up to 50 by default, its --node-status-max-images)."""
+    windows = os_name == "windows"
+    meta = {
+        "name": name,
+        "uid": str(uuid.uuid5(uuid.NAMESPACE_DNS, name)),
+        "labels": {
+            "beta.kubernetes.io/arch": "amd64",
+            "beta.kubernetes.io/os": os_name,
+            "kubernetes.io/arch": "amd64",
+            "kubernetes.io/hostname": name,
+            "kubernetes.io/os": os_name,
+            "node.kubernetes.io/instance-type": "Standard_D4ds_v5",
+            **(
+                {"agentpool": pool, "kubernetes.azure.com/agentpool": pool, "kubernetes.azure.com/mode": "system"}
+                if pool
+                else {}
+            ),
+            **(labels or {}),
+        },
+        "annotations": {
+            "node.alpha.kubernetes.io/ttl": "0",
+            "volumes.kubernetes.io/controller-managed-attach-detach": "true",
+        },
+    }
+    if created is not None:
+        meta["creationTimestamp"] = now_iso(created)
+    images = []
+    for i in range(50 if pool else 0):  # a virtual node runs no images of its own
+        digest = uuid.uuid5(uuid.NAMESPACE_URL, f"{name}/{i}").hex * 2
+        repo = f"mcr.microsoft.com/oss/kubernetes/image-{i}"
+        images.append({"names": [f"{repo}@sha256:{digest}", f"{repo}:v1.{i}.0"], "sizeBytes": 10_000_000 + 137_003 * i})
+    return {
+        "kind": "Node",
+        "apiVersion": "v1",
+        "metadata": meta,
+        "spec": {"providerID": f"azure:///{name}"}
+        if pool
+        else {"taints": [{"key": "virtual-kubelet.io/provider", "value": "azure", "effect": "NoSchedule"}]},
+        "status": {
+            "addresses": [{"type": "InternalIP", "address": "10.224.0.4"}, {"type": "Hostname", "address": name}],
+            "capacity": {"cpu": "4", "memory": "16374584Ki", "pods": "110", "ephemeral-storage": "129886128Ki"},
+            "allocatable": {"cpu": "3860m", "memory": "12880696Ki", "pods": "110", "ephemeral-storage": "119703055367"},
+            "conditions": [
+                {"type": kind, "status": "False", "reason": f"Kubelet{reason}"}
+                for kind, reason in (
+                    ("MemoryPressure", "HasSufficientMemory"),
+                    ("DiskPressure", "HasNoDiskPressure"),
+                    ("PIDPressure", "HasSufficientPID"),
+                )
+            ]
+            + [{"type": "Ready", "status": "True", "reason": "KubeletReady"}],
+            "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
+            "nodeInfo": {
+                "architecture": "amd64",
+                "bootID": str(uuid.uuid5(uuid.NAMESPACE_OID, name)),
+                "containerRuntimeVersion": "containerd://1.7.27-1",
+                "kernelVersion": "10.0.20348.3453" if windows else "5.15.0-1089-azure",
+                "kubeProxyVersion": "v1.33.2",
+                "kubeletVersion": "v1.33.2",
+                "machineID": uuid.uuid5(uuid.NAMESPACE_X500, name).hex,
+                "operatingSystem": os_name,
+                "osImage": "Windows Server 2022 Datacenter" if windows else "Ubuntu 22.04.5 LTS",
+                "systemUUID": str(uuid.uuid5(uuid.NAMESPACE_X500, name)),
+            },
+            "images": images,
+        },
+    }

@@ -99,11 +99,11 @@ def rows(
 ):  # fmt: skip
     """{table: [row]} for the lines of each container of `pod` ({container: text})."""
     resource = cluster_id.lower()
-    pod_uid = _uid(resource, pod)
+    pod_uid = stable_uid(resource, pod)
     common = {"Computer": node, "_ResourceId": resource, "TenantId": workspace, "_Workspace": workspace}
     tables = {"ContainerLogV2": [], "ContainerLog": [], "KubePodInventory": []}
     for container, text in texts.items():
-        container_id = _uid(pod_uid, container)
+        container_id = stable_uid(pod_uid, container)
         image = f"mcr.microsoft.com/oss/eraser/{container}:{image_tag}"
         if schema == "v1":
             tables["KubePodInventory"].append(
@@ -177,6 +177,7 @@ def _when_micros(micros):
     return datetime.datetime(1970, 1, 1) + datetime.timedelta(microseconds=micros)
 
 
-def _uid(*parts):
+def stable_uid(*parts):
+    """A UID made of `parts`: a pod's the same in its log rows and in the inventory's (inventory.py)."""
     digest = hashlib.sha256("/".join(parts).encode()).hexdigest()
     return f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"

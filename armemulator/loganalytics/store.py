@@ -13,7 +13,7 @@ import threading
 import uuid
 
 from armemulator import kusto
-from armemulator.loganalytics import agent, tables
+from armemulator.loganalytics import agent, inventory, tables
 
 
 class LogStore:
@@ -94,6 +94,25 @@ class LogStore:
                 item["_Ts"], item["_TsText"] = _template_ts(item)
             self.database.register("past_template", columns, items)
             self.database.insert_select(table, _past_select(table))
+
+    def sample(self, doc, settings, nodes, pods, events, windows, now=None):
+        """What the cluster's agent samples of its nodes and pods over `windows` [(start, end)] (and the hour before
+        `now`, when given), every interval of its data collection rule (`settings`: "interval_minutes", 1 by
+        default, and "exclude_namespaces"), and its Warning events (`inventory`). Nothing without the add-on."""
+        workspace_id = agent.addon_workspace(doc)
+        if not workspace_id:
+            return
+        customer_id = self.workspace(workspace_id)["properties"]["customerId"]
+        interval = 60 * float((settings or {}).get("interval_minutes") or 1)
+        times = set()
+        for start, end in [*windows, *([(now - 3600, now)] if now is not None else [])]:
+            times.update(inventory.sample_times(start - interval, end, interval))
+        excluded = tuple((settings or {}).get("exclude_namespaces") or ())
+        found = inventory.rows(doc["id"], customer_id, nodes, pods, sorted(times), excluded)
+        found["KubeEvents"] = inventory.event_rows(doc["id"], customer_id, events)
+        for table, items in found.items():
+            if items:
+                self.database.add(table, items)
 
     def stats(self):
         """{workspace customer ID: {table: {"rows", "bytes"}}}: what each workspace holds, the bytes being the log

@@ -79,7 +79,7 @@ def test_exclusion_patterns():
 def test_a_new_generation_starts_a_run_on_linux_nodes_only(kube, eraser, clock):
     kube.create_imagelist(imagelist(["docker.io/library/alpine:3.7.3"]))
     eraser.settle()
-    workers = [p for p in kube.list_pods("kube-system", "app=eraser")["items"]]
+    workers = [p for p in kube.list_pods("kube-system", "eraser.sh/type")["items"]]
     assert len(workers) == 3 and all(p["status"]["phase"] == "Running" for p in workers)
     assert all([c["name"] for c in p["spec"]["containers"]] == ["remover"] for p in workers)
     clock.now += 2
@@ -88,7 +88,7 @@ def test_a_new_generation_starts_a_run_on_linux_nodes_only(kube, eraser, clock):
     assert (status["success"], status["failed"], status["skipped"]) == (3, 0, 2)
     clock.now += 60
     eraser.settle()
-    assert kube.list_pods("kube-system", "app=eraser")["items"] == []
+    assert kube.list_pods("kube-system", "eraser.sh/type")["items"] == []
 
 
 def test_reapplying_the_same_spec_does_nothing(kube, eraser):
@@ -114,13 +114,13 @@ def test_no_imagelist_resource_without_eraser(clock):
 
 def test_scheduled_run_has_three_containers(kube, eraser, logged):
     eraser.start_scheduled_run()
-    (pod, *_) = kube.list_pods("kube-system", "app=eraser")["items"]
+    (pod, *_) = kube.list_pods("kube-system", "eraser.sh/type")["items"]
     assert [c["name"] for c in pod["spec"]["containers"]] == ["collector", "trivy-scanner", "remover"]
     log = kube.pod_log("kube-system", pod["metadata"]["name"], "collector")
     assert '"finalImages:"' in log
     # The same lines go to the log sink (the cluster's monitoring agent), pod by pod.
     assert sorted((entry[0], entry[1]) for entry in logged) == sorted(
-        (p["metadata"]["name"], p["spec"]["nodeName"]) for p in kube.list_pods("kube-system", "app=eraser")["items"]
+        (p["metadata"]["name"], p["spec"]["nodeName"]) for p in kube.list_pods("kube-system", "eraser.sh/type")["items"]
     )
     assert next(entry[2] for entry in logged if entry[0] == pod["metadata"]["name"])["collector"] == log
 
@@ -136,7 +136,7 @@ def test_past_runs_are_logged_at_their_own_times_and_leave_the_nodes_as_they_are
     assert all(pod.startswith(f"eraser-{node}-") for pod, node, _ in runs) and len({p for p, _, _ in runs}) == 12
     assert set(texts) == {"collector", "trivy-scanner", "remover"}
     assert json.loads(texts["collector"].splitlines()[0])["ts"] < 1  # from time 0: the sink adds each start
-    assert kube.list_pods("kube-system", "app=eraser")["items"] == []  # no pods: they are long gone
+    assert kube.list_pods("kube-system", "eraser.sh/type")["items"] == []  # no pods: they are long gone
     assert [dict(images) for images in eraser.node_images.values()] == before
     assert eraser.past_runs(days=30, interval_hours=168, now=now) == 0  # one past
 
