@@ -473,6 +473,14 @@ def nothing_kept(resource_group, name):
     )
 
 
+def image_cleaner_off(resource_group, name):
+    """The az error for a coverage of a cluster where Image Cleaner is off: no run is due, so none can be judged."""
+    return ResourceNotFoundError(
+        f"Image Cleaner is off on the {cluster_text(resource_group, name)}: no run is due, so no node is cleaned.",
+        f"Turn it on with 'az aks update -g {resource_group} -n {name} --enable-image-cleaner'.",
+    )
+
+
 def not_collected(resource_group, name, window, gap):
     """The az error for a cluster whose monitoring agent leaves Eraser's namespace out."""
     return AzureResponseError(

@@ -40,6 +40,7 @@ class Plan(NamedTuple):
 
     def halves(self):
         """The plan in two, or () when it cannot be split further."""
+        # pylint: disable=no-member  # pylint does not see a NamedTuple's _replace from within its own methods
         if len(self.members) > 1:
             half = len(self.members) // 2
             return (self._replace(members=self.members[:half]), self._replace(members=self.members[half:]))
@@ -54,12 +55,39 @@ class Plan(NamedTuple):
         return f"{self.what} ({clusters}{part})" if (part or len(self.members) > 1) else self.what
 
 
-def run(cli_ctx, plans, window, text_of, read, combine):
+def workspace_plans(cli_ctx, by_workspace, size=100):
+    """The queries for {workspace resource ID (lower case): its clusters' rows (with "id" and "name")}: one per
+    workspace and `size` clusters (by its customer ID, which Resource Graph gives), or one per cluster where the
+    workspace's ID cannot be read. At most 100 clusters a query: the documented limit of 100 is on the workspaces and
+    resources one query reaches (MicrosoftDocs/azure-monitor-docs includes/azure-monitor-limits-log-queries.md); a
+    workspace's query reaches one, so this is more than the limit asks, and it keeps each answer smaller."""
+    from azext_imagecleaner._discovery import customer_ids
+
+    ids = customer_ids(cli_ctx, list(by_workspace))
+    plans = []
+    for workspace, members in by_workspace.items():
+        customer = ids.get(workspace)
+        if customer is None:
+            logger.warning(
+                "The ID of workspace %s cannot be read here: its %d cluster(s) are queried one by one.",
+                workspace,
+                len(members),
+            )
+            plans += [Plan(f"cluster '{m['name']}'", None, m["id"], (m["id"],)) for m in members]
+            continue
+        for start in range(0, len(members), size):
+            chunk = members[start : start + size]
+            plans.append(Plan(f"workspace {workspace}", customer, None, tuple(m["id"] for m in chunk)))
+    return plans
+
+
+def run(cli_ctx, plans, window, text_of, read, combine=None):
     """({cluster resource ID (lower case): result}, {cluster resource ID (lower case): the az error of its query}).
 
     `text_of(plan)`: the KQL; `read(rows)`: {cluster: result} of an answer's rows; `combine(a, b)`: one result of
-    two parts' results of one cluster. Each answer is read here, one at a time, as it arrives: reading is Python work
-    under the interpreter lock, which in the query threads would only take turns."""
+    two parts' results of one cluster, where the query can be asked for a part of a cluster's nodes (None: it
+    cannot, and one cluster's cut answer is final). Each answer is read here, one at a time, as it arrives:
+    reading is Python work under the interpreter lock, which in the query threads would only take turns."""
     from azure.cli.core.azclierror import AzCLIError
 
     from azext_imagecleaner._client import retry_budget_seconds
@@ -90,6 +118,8 @@ def run(cli_ctx, plans, window, text_of, read, combine):
                 if isinstance(error, _monitor.AnswerCut):
                     first_cut[0] = first_cut[0] or time.monotonic()
                     parts = plan.halves() if time.monotonic() - first_cut[0] <= budget else ()
+                    if combine is None and len(plan.members) == 1:
+                        parts = ()
                     logger.info("The answer for %s was cut (%s); asking in %d parts.", plan.words(), error, len(parts))
                     if parts:
                         pending.update({pool.submit(ask, part): part for part in parts})
@@ -108,7 +138,12 @@ def run(cli_ctx, plans, window, text_of, read, combine):
 def _too_large(plan, cut, budget):
     from azure.cli.core.azclierror import AzureResponseError
 
-    why = "even for one node's share of the cluster" if plan.halves() == () else f"after {budget} s of asking in parts"
+    if len(plan.members) == 1 and plan.halves() == ():
+        why = "even for one node's share of the cluster"
+    elif len(plan.members) == 1 and plan.part == (0, 1):
+        why = "even for one cluster"
+    else:
+        why = f"after {budget} s of asking in parts"
     return AzureResponseError(
         f"Log Analytics cut its answer for {plan.words()} at its size limits ({cut}), {why}: a cut answer is not "
         "shown as a history.",

@@ -123,6 +123,45 @@ def fleet_history_table(rows):
     return table
 
 
+def coverage_table(result):
+    """A row per node of one cluster (status, reason, last run, runs); for a fleet, a row per cluster (nodes,
+    covered, gaps, the latest run, preempted pods)."""
+    if isinstance(result, list):
+        if result and "query" in result[0]:  # a fleet's --show-query
+            return [
+                {"Workspace": r["workspace"] or "-", "Resource": r["resource"] or "-", "Query": r["query"]}
+                for r in result
+            ]
+        table = []
+        for row in result:
+            summary = row.get("summary") or {}
+            table.append(
+                {
+                    "Name": row["name"],
+                    "ResourceGroup": row["resourceGroup"],
+                    "Coverage": row["coverage"],
+                    "Nodes": summary.get("nodes", "-"),
+                    "Covered": summary.get("covered", "-"),
+                    "Gaps": summary.get("gaps", "-"),
+                    "LatestRun": summary.get("latestRun") or "-",
+                    "Preempted": summary.get("preemptedPods", "-"),
+                }
+            )
+        return table
+    if "query" in result:  # --show-query
+        return [{"Query": result["query"]}]
+    return [
+        {
+            "Node": n["node"],
+            "Status": n["status"],
+            "LastRun": n["lastRun"] or "-",
+            "Runs": n["runs"],
+            "Reason": n["reason"] or "",
+        }
+        for n in result["nodes"]
+    ]
+
+
 def _counts(counts):
     return ", ".join(f"{outcome} {n}" for outcome, n in counts.items()) or "nothing"
 

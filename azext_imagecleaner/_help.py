@@ -233,6 +233,46 @@ examples:
         -o tsv
 """
 
+helps["aks image-cleaner coverage"] = """
+type: command
+short-summary: Show whether Image Cleaner is cleaning every node on schedule, and where it is not.
+long-summary: >-
+    A status for every node, judged against the cluster's latest scheduled run in the window: covered (its worker
+    pod completed), missed (it was there when the run began and got no worker pod), failed (its worker pod failed,
+    with the reason: OutOfcpu, OOMKilled, ImagePullBackOff, stuck Pending...), overdue (no run reached it within
+    the interval plus 2 hours), new (it joined after the run began, less than one interval ago), running,
+    unsupported (a Windows node, a virtual node, one the node filter eraser.sh/cleanup.filter leaves out) or
+    unknown (the evidence cannot tell). Each node gives its last completed run and how many runs reached it. The
+    summary counts each status and the gaps (missed, failed, overdue), gives the latest run and when the next is
+    due, and the workload pods the kubelet preempted to admit Image Cleaner's pods. The evidence is Container
+    Insights' inventory (nodes, pods and Warning events, sampled every interval, and the workers' logs where
+    kube-system is collected), computed in Log Analytics: one query for a cluster, one per workspace for a fleet.
+    Where the inventory's interval is long enough for a run to fall between samples, a node without a worker pod is
+    unknown, not missed, and the command says so. Without the monitoring add-on, the live cluster gives the run
+    in progress or just finished only, and the command says that past runs cannot be judged. The command exits 0
+    whenever it could judge, whatever the gaps: a CI gate reads them with --query.
+examples:
+  - name: Every node of a cluster over the last 30 days.
+    text: az aks image-cleaner coverage -g MyResourceGroup -n MyManagedCluster -o table
+  - name: The nodes that were not cleaned, with why.
+    text: >-
+        az aks image-cleaner coverage -g MyResourceGroup -n MyManagedCluster
+        --query "nodes[?status=='missed' || status=='failed' || status=='overdue'].[node, status, reason]" -o tsv
+  - name: A CI gate that fails when any node was not cleaned.
+    text: >-
+        test "$(az aks image-cleaner coverage -g MyResourceGroup -n MyManagedCluster --query summary.gaps -o tsv)" = 0
+  - name: The workload pods Image Cleaner's pods preempted in the last two weeks.
+    text: az aks image-cleaner coverage -g MyResourceGroup -n MyManagedCluster --since 14d --query summary.preempted
+  - name: Every cluster the login can see, a row per cluster.
+    text: az aks image-cleaner coverage --all -o table
+  - name: The clusters of a management group with gaps, and their gap nodes.
+    text: >-
+        az aks image-cleaner coverage --all --management-group Platform
+        --query "[?summary.gaps > `0`].{cluster: name, nodes: gapNodes[].node}"
+  - name: Print the Log Analytics query, to run it yourself in the portal.
+    text: az aks image-cleaner coverage -g MyResourceGroup -n MyManagedCluster --show-query --query query -o tsv
+"""
+
 helps["aks image-cleaner list"] = """
 type: command
 short-summary: Show every cluster's Image Cleaner setting, across resource groups and subscriptions.

@@ -15,11 +15,6 @@ from azext_imagecleaner._report import totals
 from azext_imagecleaner._statements import RUN_FAILED
 
 NAMESPACE = hq.NAMESPACE
-# At most 100 clusters a query. The documented limit of 100 is on the workspaces and resources one query reaches
-# (MicrosoftDocs/azure-monitor-docs includes/azure-monitor-limits-log-queries.md); a fleet's query reaches one
-# workspace, so this is more than the limit asks, and it keeps each answer smaller. The service stores
-# `_ResourceId` in lower case (../shared/container-insights.md).
-MAX_RESOURCES_PER_QUERY = 100
 
 _SHORT = re.compile(r"^(?P<amount>[0-9]+)(?P<unit>[hdw])$")
 _ISO = re.compile(
@@ -48,10 +43,6 @@ def parse_since(text, flag="--since"):
             f"For example: {flag} 30d",
         )
     return window
-
-
-def chunks(items, size=MAX_RESOURCES_PER_QUERY):
-    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def _text(value):

@@ -24,7 +24,7 @@ import json
 
 from azext_imagecleaner import _statements as st
 
-NAMESPACE = "kube-system"
+NAMESPACE = st.NAMESPACE
 ROW, IMAGE, NODE, SKIPPED, SUMMARY = "row", "image", "node", "skipped", "summary"
 # A query's part of a cluster's nodes: nodes fall into 256 buckets by the first byte of their name's SHA-256, and a
 # part is `k of n` of them. All of a node's lines stay in one part: its rows need nothing of other nodes' lines.

@@ -29,7 +29,12 @@ def load_cluster_arguments(self):
     """Arguments of the `aks image-cleaner` group."""
     from azure.cli.core.commands.parameters import get_enum_type
 
-    from azext_imagecleaner._validators import validate_exclusion_patterns, validate_report, validate_run_images
+    from azext_imagecleaner._validators import (
+        validate_coverage,
+        validate_exclusion_patterns,
+        validate_report,
+        validate_run_images,
+    )
     from azext_imagecleaner.access import PROBE_SECONDS, TRANSPORTS
     from azext_imagecleaner.access.run_command import DEFAULT_TIMEOUT as RUN_COMMAND_TIMEOUT
     from azext_imagecleaner.cluster import CONTAINERS
@@ -127,19 +132,45 @@ def load_cluster_arguments(self):
             "given).",
         )
     with self.argument_context("aks image-cleaner report", arg_group="Fleet history") as c:
+        _fleet_choice(c, ", with --since")
+
+    with self.argument_context("aks image-cleaner coverage") as c:
         c.argument(
-            "all_clusters",
-            options_list=["--all"],
+            "name",
+            options_list=["--name", "-n"],
+            validator=validate_coverage,
+            help="Name of the managed cluster. Leave it out with --all or --ids, for a fleet.",
+        )
+        _group_without_default(c, "The cluster's resource group; with --all, only the clusters of this group.")
+        c.argument(
+            "since",
+            help="Judge against the latest run in this window of Container Insights: 12h, 7d, 2w, or an ISO 8601 "
+            "duration such as P30D. Default: 30 days, or two intervals where they are longer.",
+        )
+        c.argument(
+            "show_query",
             action="store_true",
-            help="Every cluster the login can see (narrowed by --subscriptions, --management-group, -g), with --since.",
+            help="Print the Log Analytics (KQL) query the command runs, and do not run it.",
         )
-        c.argument(
-            "cluster_ids",
-            nargs="+",
-            options_list=["--ids"],
-            help="Managed cluster resource IDs, space-separated, or @FILE with one a line, with --since.",
-        )
-        _where_to_look(c, "With --all: ")
+    with self.argument_context("aks image-cleaner coverage", arg_group="Fleet") as c:
+        _fleet_choice(c)
+
+
+def _fleet_choice(c, condition=""):
+    """--all and --ids, and what narrows --all, as the commands that read a fleet take them."""
+    c.argument(
+        "all_clusters",
+        options_list=["--all"],
+        action="store_true",
+        help=f"Every cluster the login can see (narrowed by --subscriptions, --management-group, -g){condition}.",
+    )
+    c.argument(
+        "cluster_ids",
+        nargs="+",
+        options_list=["--ids"],
+        help=f"Managed cluster resource IDs, space-separated, or @FILE with one a line{condition}.",
+    )
+    _where_to_look(c, "With --all: ")
 
 
 def _group_without_default(c, text):

@@ -24,18 +24,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from azext_imagecleaner import _statements as statements
-from azext_imagecleaner._statements import (  # noqa: F401 - the words of the report, used by its callers
+from azext_imagecleaner._statements import (
     CLEAN,
-    END_OF_LIFE,
-    EXCLUDED,
     FAILED,
-    NOT_ON_NODE,
     OTHER,
-    REMOVED,
     RUN_FAILED,
-    RUNNING,
-    SCAN_FAILED,
-    VULNERABLE,
 )
 
 ERASER_LOGGERS = tuple(statements.LOGGERS)

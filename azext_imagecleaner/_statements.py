@@ -32,6 +32,7 @@ VULNERABLE_SCANS, CLEAN_SCANS = (VULNERABLE, END_OF_LIFE), (CLEAN,)
 # `vulnerable image found`, and an image with a failing reference may still be found vulnerable through another.
 VERDICT_PRIORITY = (END_OF_LIFE, VULNERABLE, SCAN_FAILED)
 
+NAMESPACE = "kube-system"  # Image Cleaner's, on AKS
 # The worker pods: `eraser-<node>-xxxxx` in kube-system (AKS node names begin with `aks-`); `collector-` before v1.0.
 WORKER_PREFIXES = ("eraser-aks-", "collector-aks-")
 COLLECTOR, REMOVER, SCANNER = "collector", "remover", "scanner"

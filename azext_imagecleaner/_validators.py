@@ -76,6 +76,29 @@ def validate_fleet_set(namespace):
         raise InvalidArgumentValueError(f"--busy-timeout {namespace.busy_timeout} must be 0 or more seconds.")
 
 
+def validate_coverage(namespace):
+    """`aks image-cleaner coverage`: one cluster (-g -n) or a fleet (--all, --ids); --since parsed."""
+    from azure.cli.core.azclierror import RequiredArgumentMissingError
+
+    from azext_imagecleaner._history import parse_since
+
+    if namespace.since is not None:
+        namespace.since = parse_since(namespace.since)
+    if _fleet_chosen(namespace):
+        namespace.cluster_ids = _ids(namespace.cluster_ids)
+        return
+    if namespace.subscriptions or namespace.management_group:
+        raise RequiredArgumentMissingError(
+            "--subscriptions and --management-group narrow a fleet: add --all.",
+            "For example: --all --subscriptions Prod",
+        )
+    if not (namespace.name and namespace.resource_group_name):
+        raise RequiredArgumentMissingError(
+            "Give the cluster with --resource-group and --name, or choose a fleet with --all or --ids.",
+            "For example: -g MyResourceGroup -n MyManagedCluster",
+        )
+
+
 def validate_report(namespace):
     """`aks image-cleaner report`: one cluster (-g -n) or a fleet (--all, --ids, with --since); --since parsed."""
     import datetime
@@ -88,18 +111,12 @@ def validate_report(namespace):
         namespace.since = parse_since(namespace.since)
     elif namespace.show_query:
         namespace.since = datetime.timedelta(days=7)
-    fleet = namespace.all_clusters or namespace.cluster_ids is not None
     if namespace.since is not None and namespace.from_dir:
         raise MutuallyExclusiveArgumentError(
             "--from-dir reads saved logs; --since reads Container Insights.", "Give one of them."
         )
+    fleet = _fleet_chosen(namespace)
     if fleet:
-        if namespace.name:
-            raise MutuallyExclusiveArgumentError(
-                "--name names one cluster; --all and --ids choose a fleet.", "Leave out --name, or --all/--ids."
-            )
-        if namespace.all_clusters and namespace.cluster_ids is not None:
-            raise MutuallyExclusiveArgumentError("Choose the clusters one way only: --all or --ids.", "Give one.")
         if namespace.since is None:
             raise RequiredArgumentMissingError(
                 "A fleet's report reads what Container Insights kept: add --since.", "For example: --all --since 30d"
@@ -116,6 +133,21 @@ def validate_report(namespace):
             "Give the cluster with --resource-group and --name, or choose a fleet with --all or --ids (and --since).",
             "For example: -g MyResourceGroup -n MyManagedCluster",
         )
+
+
+def _fleet_chosen(namespace):
+    """Whether --all or --ids chose a fleet, which --name cannot narrow, and only one of them."""
+    from azure.cli.core.azclierror import MutuallyExclusiveArgumentError
+
+    if not (namespace.all_clusters or namespace.cluster_ids is not None):
+        return False
+    if namespace.name:
+        raise MutuallyExclusiveArgumentError(
+            "--name names one cluster; --all and --ids choose a fleet.", "Leave out --name, or --all/--ids."
+        )
+    if namespace.all_clusters and namespace.cluster_ids is not None:
+        raise MutuallyExclusiveArgumentError("Choose the clusters one way only: --all or --ids.", "Give one.")
+    return True
 
 
 def _ids(values):

@@ -390,6 +390,38 @@ def report(
     return result
 
 
+# --- coverage ----------------------------------------------------------------------------------------------
+
+
+def coverage(
+    cmd,
+    client,
+    resource_group_name=None,
+    name=None,
+    since=None,
+    show_query=False,
+    all_clusters=False,
+    cluster_ids=None,
+    subscriptions=None,
+    management_group=None,
+    admin=False,
+    kubeconfig=None,
+    context=None,
+    transport="auto",
+    timeout=None,
+):
+    from azext_imagecleaner import coverage as cover
+
+    if all_clusters or cluster_ids is not None:
+        return cover.fleet_coverage(cmd, since, show_query, cluster_ids, resource_group_name, subscriptions,
+                                    management_group)  # fmt: skip
+    options = _options(admin, kubeconfig, context, transport, timeout)
+    return cover.cluster_coverage(
+        cmd, client, resource_group_name, name, since, show_query,
+        lambda mc: _cluster(cmd, client, resource_group_name, name, options, mc),
+    )  # fmt: skip
+
+
 def _read_saved_logs(folder):
     """Logs saved by `logs --output-dir`: index.json says which node and container each file is."""
     import glob

@@ -41,6 +41,7 @@ def load_command_table(self, args):
         g.custom_command("logs", "logs", table_transformer=_table("logs_table"))
         g.custom_show_command("status", "status", table_transformer=_table("status_table"))
         g.custom_command("report", "report", table_transformer=_table("report_table"))
+        g.custom_command("coverage", "coverage", table_transformer=_table("coverage_table"))
     fleet = CliCommandType(operations_tmpl="azext_imagecleaner.fleet#{}")
     with self.command_group("aks image-cleaner", custom_command_type=fleet) as g:
         g.custom_command("list", "list_clusters", table_transformer=_table("fleet_list_table"))

@@ -139,7 +139,7 @@ def fleet_report(cmd, window, show_query, cluster_ids, resource_group_name, subs
             row.update(history="no monitoring add-on", images=[], summary=None)
         else:
             by_workspace.setdefault(row["workspace"].lower(), []).append(row)
-    plans = workspace_plans(cmd, by_workspace)
+    plans = _fanout.workspace_plans(cmd.cli_ctx, by_workspace)
     if show_query:
         return [
             {"workspace": p.workspace, "resource": p.resource, "query": _fleet_text(p), "timespan": _iso(window)}
@@ -168,28 +168,6 @@ def fleet_report(cmd, window, show_query, cluster_ids, resource_group_name, subs
 
 def _fleet_text(plan):
     return _text(plan, fleet=True)
-
-
-def workspace_plans(cmd, by_workspace):
-    """The queries for {workspace resource ID (lower case): its clusters' rows}: one per workspace and 100
-    clusters, or one per cluster where the workspace's ID cannot be read."""
-    from azext_imagecleaner._discovery import customer_ids
-
-    ids = customer_ids(cmd.cli_ctx, list(by_workspace))
-    plans = []
-    for workspace, members in by_workspace.items():
-        customer = ids.get(workspace)
-        if customer is None:
-            logger.warning(
-                "The ID of workspace %s cannot be read here: its %d cluster(s) are queried one by one.",
-                workspace,
-                len(members),
-            )
-            plans += [_fanout.Plan(f"cluster '{m['name']}'", None, m["id"], (m["id"],)) for m in members]
-            continue
-        for chunk in _history.chunks(members):
-            plans.append(_fanout.Plan(f"workspace {workspace}", customer, None, tuple(m["id"] for m in chunk)))
-    return plans
 
 
 def _say_what_is_missing(cmd, rows, window):

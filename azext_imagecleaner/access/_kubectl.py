@@ -28,7 +28,8 @@ PODS_JSONPATH = (
     '{range .items[*]}{.metadata.name}{"\\t"}{.spec.nodeName}{"\\t"}{.status.phase}{"\\t"}'
     '{.spec.containers[*].name}{"\\n"}{end}'
 )
-_QUALIFIED = {"configmaps": "configmap", "imagelists": "imagelists.eraser.sh"}
+_QUALIFIED = {"configmaps": "configmap", "imagelists": "imagelists.eraser.sh", "imagejobs": "imagejobs.eraser.sh"}
+_CLUSTER_SCOPED = ("nodes", "imagelists", "imagejobs")
 
 # kubectl's "Error from server (Reason): message", with the HTTP status each reason comes with.
 _SERVER_ERROR = re.compile(r"^Error from server \((?P<reason>\w+)\): (?P<message>.*)$", re.MULTILINE)
@@ -124,36 +125,70 @@ def script(plan, nonce):
     return "\n".join(lines) + "\n", manifests
 
 
-def _step_lines(step, number, manifests):  # noqa: PLR0911 - one branch per kind of step
-    if isinstance(step, steps.Read):
-        return [
-            f"{_kubectl('get', _QUALIFIED[step.resource], step.name)}{_ns(step.namespace)} -o json"
-            ' > "$d/out" 2> "$d/err" || rc=$?',
-            # Not there, or its resource type not installed: an empty answer, read as None.
-            'if [ "$rc" -ne 0 ] && grep -q -e "(NotFound)" -e "doesn\'t have a resource type" "$d/err"; then'
-            ' : > "$d/out"; : > "$d/err"; rc=0; fi',
-        ]
-    if isinstance(step, steps.ListConfigMaps):
-        selector = f" -l {_q(step.selector)}" if step.selector else ""
-        return [f'k get configmaps -n {_q(step.namespace)}{selector} -o json > "$d/out" 2> "$d/err" || rc=$?']
-    if isinstance(step, steps.Pods):
-        return [
-            f'k get pods -n {_q(step.namespace)} -o jsonpath={_q(PODS_JSONPATH)} > "$d/pods" 2> "$d/err" || rc=$?',
-            f'awk -F "$tab" {_q(_prefix_test(step.prefixes))} "$d/pods" > "$d/out"',
-        ]
-    if isinstance(step, steps.PodLogs):
-        return _pod_logs_lines(step)
-    if isinstance(step, LogChunks):
-        return _log_chunks_lines(step)
-    if isinstance(step, steps.EditJsonList):
-        return _edit_lines(step)
+def _step_lines(step, number, manifests):
     if isinstance(step, steps.Recreate):
         manifest = f"manifest-{number}.json"
         manifests[manifest] = step.body
         return _recreate_lines(step, manifest)
-    if isinstance(step, steps.WaitFor):
-        return [f"uid={_q(step.uid)}", *_wait_lines(step.resource, step.name, step.seconds), _wait_result()]
-    raise TypeError(f"no script for {type(step).__name__}")
+    write = _STEP_LINES.get(type(step))
+    if write is None:
+        raise TypeError(f"no script for {type(step).__name__}")
+    return write(step)
+
+
+def _read_lines(step):
+    return [
+        f"{_kubectl('get', _QUALIFIED[step.resource], step.name)}{_ns(step.namespace)} -o json"
+        ' > "$d/out" 2> "$d/err" || rc=$?',
+        # Not there, or its resource type not installed: an empty answer, read as None.
+        'if [ "$rc" -ne 0 ] && grep -q -e "(NotFound)" -e "doesn\'t have a resource type" "$d/err"; then'
+        ' : > "$d/out"; : > "$d/err"; rc=0; fi',
+    ]
+
+
+def _configmaps_lines(step):
+    selector = f" -l {_q(step.selector)}" if step.selector else ""
+    return [f'k get configmaps -n {_q(step.namespace)}{selector} -o json > "$d/out" 2> "$d/err" || rc=$?']
+
+
+def _pods_lines(step):
+    return [
+        f'k get pods -n {_q(step.namespace)} -o jsonpath={_q(PODS_JSONPATH)} > "$d/pods" 2> "$d/err" || rc=$?',
+        f'awk -F "$tab" {_q(_prefix_test(step.prefixes))} "$d/pods" > "$d/out"',
+    ]
+
+
+def _wait_for_lines(step):
+    return [f"uid={_q(step.uid)}", *_wait_lines(step.resource, step.name, step.seconds), _wait_result()]
+
+
+def jq_projection(tree, path=""):
+    """The jq object of `steps.field_tree`'s tree: each kept field by its path (null where absent), as
+    `steps.project` keeps them."""
+    return (
+        "{"
+        + ", ".join(
+            f"{key}: {jq_projection(sub, f'{path}.{key}') if sub is not None else f'{path}.{key}'}"
+            for key, sub in tree.items()
+        )
+        + "}"
+    )
+
+
+def _list_lines(step):
+    scope = "" if step.resource in _CLUSTER_SCOPED else (f" -n {_q(step.namespace)}" if step.namespace else " -A")
+    selectors = (f" -l {_q(step.selector)}" if step.selector else "") + (
+        f" --field-selector {_q(step.field_selector)}" if step.field_selector else ""
+    )
+    program = f"[.items[] | {jq_projection(steps.field_tree(step.fields))}]"
+    return [
+        f'k get {_q(_QUALIFIED.get(step.resource, step.resource))}{scope}{selectors} -o json > "$d/raw" 2> "$d/err"'
+        " || rc=$?",
+        # A resource type the server does not have (the ImageJob's, before Image Cleaner is on): null.
+        'if [ "$rc" -ne 0 ] && grep -q "doesn\'t have a resource type" "$d/err"; then printf null > "$d/out";'
+        ' : > "$d/err"; rc=0',
+        f'elif [ "$rc" -eq 0 ]; then jq -c {_q(program)} "$d/raw" > "$d/out" 2> "$d/err" || rc=$?; fi',
+    ]
 
 
 def _pod_logs_lines(step):
@@ -395,3 +430,16 @@ def pods_from_lines(text):
             }
         )
     return pods
+
+
+# The script lines of each kind of step (Recreate, which writes a manifest, aside).
+_STEP_LINES = {
+    steps.Read: _read_lines,
+    steps.List: _list_lines,
+    steps.ListConfigMaps: _configmaps_lines,
+    steps.Pods: _pods_lines,
+    steps.PodLogs: _pod_logs_lines,
+    LogChunks: _log_chunks_lines,
+    steps.EditJsonList: _edit_lines,
+    steps.WaitFor: _wait_for_lines,
+}

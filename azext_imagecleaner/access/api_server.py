@@ -8,6 +8,7 @@ module only, and only when a command uses it.
 """
 
 import base64
+import json
 import os
 import socket
 import tempfile
@@ -18,7 +19,10 @@ from urllib.parse import urlsplit
 
 from azext_imagecleaner.access import steps
 
-CUSTOM_RESOURCES = {"imagelists": {"group": "eraser.sh", "version": "v1", "plural": "imagelists"}}
+CUSTOM_RESOURCES = {
+    "imagelists": {"group": "eraser.sh", "version": "v1", "plural": "imagelists"},
+    "imagejobs": {"group": "eraser.sh", "version": "v1", "plural": "imagejobs"},
+}
 # What the API server answers for a resource type it does not have (the ImageList CRD missing).
 TYPE_MISSING = "could not find the requested resource"
 # (connect, read) seconds for each call.
@@ -136,6 +140,7 @@ class Kube:
         kinds = {
             steps.Read: self._read,
             steps.ListConfigMaps: self._list_configmaps,
+            steps.List: self._list,
             steps.Pods: self._pods,
             steps.PodLogs: self._pod_logs,
             steps.EditJsonList: self._edit_json_list,
@@ -146,6 +151,13 @@ class Kube:
 
     def _plain(self, obj):
         return self._api_client.sanitize_for_serialization(obj)
+
+    @staticmethod
+    def _json(call, *args, **options):
+        """A list's answer as the API server sent it, not as the client's models: they refuse an object that leaves
+        out a field this client release holds required (a Node's nodeInfo.architecture, an owner reference's uid),
+        and building them costs more than the list itself."""
+        return json.loads(call(*args, _preload_content=False, **options).data)
 
     # --- the steps ----------------------------------------------------------------------------------------
 
@@ -169,8 +181,32 @@ class Kube:
         )
         return self._plain(answer)["items"]
 
+    def _list(self, step):
+        options = {"_request_timeout": REQUEST_TIMEOUT}
+        if step.selector:
+            options["label_selector"] = step.selector
+        if step.field_selector:
+            options["field_selector"] = step.field_selector
+        try:
+            if step.resource in CUSTOM_RESOURCES:
+                answer = self._custom.list_cluster_custom_object(**CUSTOM_RESOURCES[step.resource], **options)
+            elif step.resource == "nodes":
+                answer = self._json(self._core.list_node, **options)
+            elif step.namespace is None:
+                answer = self._json(getattr(self._core, f"list_{step.resource[:-1]}_for_all_namespaces"), **options)
+            else:
+                answer = self._json(
+                    getattr(self._core, f"list_namespaced_{step.resource[:-1]}"), step.namespace, **options
+                )
+        except Exception as ex:
+            if getattr(ex, "status", None) == 404 and TYPE_MISSING in (getattr(ex, "body", None) or ""):
+                return None
+            raise
+        tree = steps.field_tree(step.fields)
+        return [steps.project(item, tree) for item in answer.get("items") or []]
+
     def _pods(self, step):
-        pods = self._plain(self._core.list_namespaced_pod(step.namespace, _request_timeout=REQUEST_TIMEOUT))["items"]
+        pods = self._json(self._core.list_namespaced_pod, step.namespace, _request_timeout=REQUEST_TIMEOUT)["items"]
         return [p for p in pods if p["metadata"]["name"].startswith(tuple(step.prefixes) or ("",))]
 
     def _pod_logs(self, step):

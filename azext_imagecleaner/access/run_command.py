@@ -184,6 +184,8 @@ def _describe(step):
         return f"read {step.resource} {step.namespace + '/' if step.namespace else ''}{step.name}"
     if isinstance(step, (steps.Pods, steps.PodLogs, steps.ListConfigMaps, _kubectl.LogChunks)):
         return f"{kind} in {step.namespace}"
+    if isinstance(step, steps.List):
+        return f"list {step.resource}" + (f" in {step.namespace}" if step.namespace else "")
     if isinstance(step, steps.EditJsonList):
         return f"edit configmap {step.namespace}/{step.name}"
     return f"{kind} {step.resource}"

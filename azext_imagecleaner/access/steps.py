@@ -34,6 +34,40 @@ class Pods(NamedTuple):
     prefixes: tuple = ()
 
 
+class List(NamedTuple):
+    """The objects of one kind, each cut to `fields` (dotted paths; absent ones are null), as the run-command script's
+    jq cuts them (`project`): `resource` "nodes", "pods", "events" or "imagejobs"; of `namespace` (None: every
+    namespace, or a cluster-scoped kind); with a label `selector` and a `field_selector`. None when the server does
+    not have the resource type (the ImageJob's, before Image Cleaner is on)."""
+
+    resource: str
+    namespace: str | None = None
+    selector: str | None = None
+    field_selector: str | None = None
+    fields: tuple = ()
+
+
+def field_tree(fields):
+    """{key: subtree or None} of dotted paths: what `project` keeps."""
+    tree = {}
+    for path in fields:
+        node = tree
+        parts = path.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node.setdefault(parts[-1], None)
+    return tree
+
+
+def project(obj, tree):
+    """`obj` cut to `tree` (`field_tree`), absent fields as None."""
+    found = {}
+    for key, sub in tree.items():
+        value = obj.get(key) if isinstance(obj, dict) else None
+        found[key] = project(value, sub) if sub is not None else value
+    return found
+
+
 class PodLogs(NamedTuple):
     """The logs of every container of the pods `Pods` finds (on `node`, of `container`, when given): a list of
     {"pod", "node", "phase", "container", "log", "cut"}. A pod deleted meanwhile is left out."""

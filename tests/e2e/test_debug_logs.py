@@ -71,6 +71,7 @@ def test_no_command_prints_or_writes_a_credential(az, emulator, make_cluster, tm
         ["aks", "image-cleaner", "run", *cluster.args, "--images", ALPINE, "--wait"],
         ["aks", "image-cleaner", "logs", *cluster.args, "--output-dir", str(logs_dir)],
         ["aks", "image-cleaner", "report", *cluster.args],
+        ["aks", "image-cleaner", "coverage", *cluster.args],  # no monitoring add-on: the live cluster
         ["aks", "update", *cluster.args, "--image-cleaner-interval-hours", "72"],
         ["aks", "image-cleaner", "set", "--disable", "--ids", cluster_id, "--output-failures", str(failures)],
         ["aks", "image-cleaner", "list", "-g", cluster.resource_group],
@@ -97,8 +98,9 @@ def test_no_command_prints_or_writes_a_credential(az, emulator, make_cluster, tm
 
 @pytest.mark.parametrize("kind", list(KINDS))
 def test_the_history_prints_no_credential(az, emulator, make_cluster, kind):
-    """`report --since` on one cluster and on a fleet (Log Analytics tokens), and on a cluster whose agent leaves
-    kube-system out (the agent's ConfigMap read through the cluster access: run-command on a private cluster)."""
+    """`report --since` and `coverage` on one cluster and on a fleet (Log Analytics tokens), and `report` on a
+    cluster whose agent leaves kube-system out (the agent's ConfigMap read through the cluster access: run-command
+    on a private cluster)."""
     from tests.e2e.test_history import COLLECT_KUBE_SYSTEM, LEAVE_KUBE_SYSTEM_OUT, WORKSPACE, ref
 
     def monitored(settings, days):
@@ -125,6 +127,8 @@ def test_the_history_prints_no_credential(az, emulator, make_cluster, kind):
     for command, code in (
         (["report", *kept.args, "--since", "30d"], 0),
         (["report", "--all", "-g", group, "--since", "30d"], 0),
+        (["coverage", *kept.args], 0),
+        (["coverage", "--all", "-g", group], 0),
         (["report", *excluded.args, "--since", "30d"], 1),
     ):
         result = az("aks", "image-cleaner", *command, "--debug")

@@ -301,8 +301,15 @@ def test_a_bad_since_names_the_flag_and_the_value(text):
     assert err.value.error_msg.startswith(f"--since {text} is not a window of time")
 
 
-def test_chunks_hold_at_most_a_hundred_resources():
-    assert [len(c) for c in _history.chunks(list(range(250)))] == [100, 100, 50]
+def test_a_cut_plan_halves_its_clusters_then_one_cluster_s_nodes():
+    from azext_imagecleaner._fanout import Plan
+
+    plan = Plan("workspace w", "customer", None, ("a", "b", "c"))
+    assert [p.members for p in plan.halves()] == [("a",), ("b", "c")]
+    one = Plan("cluster c", None, "a", ("a",))
+    assert [p.part for p in one.halves()] == [(0, 2), (1, 2)]
+    assert [p.part for p in one._replace(part=(1, 2)).halves()] == [(1, 4), (3, 4)]
+    assert one._replace(part=(5, 256)).halves() == ()  # one bucket of nodes: no smaller part
 
 
 @pytest.mark.parametrize(
