@@ -116,10 +116,13 @@ class LogStore:
 
     def stats(self):
         """{workspace customer ID: {table: {"rows", "bytes"}}}: what each workspace holds, the bytes being the log
-        lines' (LogMessage as JSON text, LogEntry): how large an answer of the raw lines would be."""
+        lines' (LogMessage as JSON text, LogEntry): how large an answer of the raw lines would be; for the
+        inventory tables, their rows (bytes 0)."""
         self.database.flush()
         found = {}
-        for table, line in (("ContainerLogV2", "CAST(LogMessage AS VARCHAR)"), ("ContainerLog", "LogEntry")):
+        tables = [("ContainerLogV2", "CAST(LogMessage AS VARCHAR)"), ("ContainerLog", "LogEntry")]
+        tables += [(t, "''") for t in ("KubePodInventory", "KubeNodeInventory", "KubeEvents")]
+        for table, line in tables:
             query = f"SELECT _Workspace, count(*), coalesce(sum(length({line})), 0) FROM main.{table} GROUP BY 1"
             for workspace, rows, size in self.database.sql(query):
                 found.setdefault(workspace, {})[table] = {"rows": rows, "bytes": int(size)}
