@@ -20,7 +20,7 @@
 6. The fleet's history: `report --all --since 30d` over 1,000 clusters in 10 workspaces with 30 days of runs, on 3
    nodes with the emulator's nine images, and on 20 nodes at real sizes (30 candidates, 20 vulnerable: about 9
    million lines): queries, answers' sizes, cut answers, time, the az process's CPU time and peak memory, the
-   emulator's CPU time (--only-history).
+   emulator's CPU time; on the 20-node fleet, `coverage --all --since 30d` beside it (--only-history).
 Prints a table of medians and ratios, and writes benchmarks/results.json. Not a test: nothing here passes or fails.
 """
 
@@ -371,12 +371,14 @@ def process_cpu_seconds(pid):
 
 def fleet_history(
     work, wheel, subscriptions=10, per_subscription=100, workspaces=10, days=30, nodes=3, candidates=None,
-    vulnerable=None,
+    vulnerable=None, faults=None, commands=("report",),
 ):  # fmt: skip
-    """`report --all --since 30d` over subscriptions x per_subscription clusters whose monitoring add-ons send to
-    `workspaces` workspaces (in the first subscription, as a central logging subscription would hold them), each
-    with `days` of its weekly schedule logged on `nodes` nodes: with the emulator's nine node images, or at real
-    sizes, `candidates` images a node and run of which `vulnerable` are (../shared/container-insights.md §6)."""
+    """`report --all --since 30d` (and `coverage --all --since 30d`, with "coverage" in `commands`, against the same
+    emulator) over subscriptions x per_subscription clusters whose monitoring add-ons send to `workspaces`
+    workspaces (in the first subscription, as a central logging subscription would hold them), each with `days` of
+    its weekly schedule logged and sampled on `nodes` nodes: with the emulator's nine node images, or at real sizes,
+    `candidates` images a node and run of which `vulnerable` are (../shared/container-insights.md §6); `faults`
+    ({node: fault}) in every cluster's latest run. A row per command."""
     process, emulator = start_emulator(os.path.join(work, f"history-{nodes}"), "--subscriptions", str(subscriptions))
     try:
         env = profile(emulator, work, f"history-ext-{nodes}", wheel)
@@ -386,60 +388,92 @@ def fleet_history(
             emulator.seed_fleet(
                 [sub], per_subscription, image_cleaner=(True, 168), workspaces=workspaces, history_days=days,
                 linux_nodes=nodes, workspace_subscription=subs[0], candidates=candidates, vulnerable=vulnerable,
+                faults=faults,
             )  # fmt: skip
         seeded_s = time.perf_counter() - started
         held = emulator.logs()
-        emulator.clear_requests()
-        emulator_before = process_cpu_seconds(process.pid)
-        completed, elapsed, usage = run_az_measured(
-            ["aks", "image-cleaner", "report", "--all", "--since", f"{days}d", "-o", "json"], env, work
-        )
-        emulator_after = process_cpu_seconds(process.pid)
-        if completed.returncode != 0:
-            sys.exit(f"report --all failed: {completed.stderr[-2000:]}")
-        result = json.loads(completed.stdout)
-        requests = emulator.requests()
-        queries = [r for r in requests if r["path"].lower().startswith("/v1/")]
-        lines = sum(t.get("ContainerLogV2", {}).get("rows", 0) for t in held.values())
-        line_bytes = sum(t.get("ContainerLogV2", {}).get("bytes", 0) for t in held.values())
         size = (
             "the emulator's nine node images"
             if candidates is None
             else f"{candidates} candidates, {vulnerable} vulnerable"
         )
-        row = {
-            "benchmark": f"fleet history: report --all --since {days}d over {subscriptions * per_subscription} "
-            f"clusters in {workspaces} workspaces ({nodes} nodes each, {size})",
-            "extension_s": round(elapsed, 2),
-            "log_lines": lines,
-            "log_lines_mib": round(line_bytes / 2**20, 1),
-            "log_analytics_queries": len(queries),
-            "cut_answers": sum(1 for r in queries if r.get("cut")),
-            "answer_mib_max": round(max((r["answer_bytes"] or 0) for r in queries) / 2**20, 2) if queries else 0,
-            "answer_mib_total": round(sum((r["answer_bytes"] or 0) for r in queries) / 2**20, 2),
-            "query_seconds": sorted(round(r["seconds"], 2) for r in queries),
-            "resource_graph_queries": sum(1 for r in requests if r["path"].lower().endswith("/resources")),
-            "clusters": len(result),
-            "clusters_with_history": sum(1 for r in result if r["history"] == "kept"),
-            "image_rows": sum(len(r["images"]) for r in result),
-            "images_removed": sum((r["summary"] or {}).get("imagesRemoved", 0) for r in result),
-            "az_cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
-            "az_peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
-            # The emulator answers on the same two cores: its CPU time is time az could not have.
-            "emulator_cpu_s": round(emulator_after - emulator_before, 1) if emulator_before is not None else None,
-            "seeding_s": round(seeded_s, 1),
-        }
-        print(json.dumps(row), flush=True)
-        return row
+        fleet_text = (
+            f"{subscriptions * per_subscription} clusters in {workspaces} workspaces ({nodes} nodes each, {size})"
+        )
+        rows = []
+        for command in commands:
+            emulator.clear_requests()
+            emulator_before = process_cpu_seconds(process.pid)
+            completed, elapsed, usage = run_az_measured(
+                ["aks", "image-cleaner", command, "--all", "--since", f"{days}d", "-o", "json"], env, work
+            )
+            emulator_after = process_cpu_seconds(process.pid)
+            if completed.returncode != 0:
+                sys.exit(f"{command} --all failed: {completed.stderr[-2000:]}")
+            result = json.loads(completed.stdout)
+            requests = emulator.requests()
+            queries = [r for r in requests if r["path"].lower().startswith("/v1/")]
+            row = {
+                "benchmark": f"fleet {command}: {command} --all --since {days}d over {fleet_text}",
+                "extension_s": round(elapsed, 2),
+                "log_analytics_queries": len(queries),
+                "cut_answers": sum(1 for r in queries if r.get("cut")),
+                "answer_mib_max": round(max((r["answer_bytes"] or 0) for r in queries) / 2**20, 2) if queries else 0,
+                "answer_mib_total": round(sum((r["answer_bytes"] or 0) for r in queries) / 2**20, 2),
+                "query_seconds": sorted(round(r["seconds"], 2) for r in queries),
+                "resource_graph_queries": sum(1 for r in requests if r["path"].lower().endswith("/resources")),
+                "clusters": len(result),
+                **(_report_figures(result, held) if command == "report" else _coverage_figures(result, held)),
+                "az_cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
+                "az_peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
+                # The emulator answers on the same two cores: its CPU time is time az could not have.
+                "emulator_cpu_s": round(emulator_after - emulator_before, 1) if emulator_before is not None else None,
+                "seeding_s": round(seeded_s, 1),
+            }
+            print(json.dumps(row), flush=True)
+            rows.append(row)
+        return rows
     finally:
         process.terminate()
 
 
+def _report_figures(result, held):
+    return {
+        "log_lines": sum(t.get("ContainerLogV2", {}).get("rows", 0) for t in held.values()),
+        "log_lines_mib": round(sum(t.get("ContainerLogV2", {}).get("bytes", 0) for t in held.values()) / 2**20, 1),
+        "clusters_with_history": sum(1 for r in result if r["history"] == "kept"),
+        "image_rows": sum(len(r["images"]) for r in result),
+        "images_removed": sum((r["summary"] or {}).get("imagesRemoved", 0) for r in result),
+    }
+
+
+def _coverage_figures(result, held):
+    judged = [r for r in result if r["coverage"] == "judged"]
+    tables = ("KubeNodeInventory", "KubePodInventory", "KubeEvents")
+    return {
+        "inventory_rows": {t: sum(w.get(t, {}).get("rows", 0) for w in held.values()) for t in tables},
+        "clusters_judged": len(judged),
+        "nodes": sum(r["summary"]["nodes"] for r in judged),
+        "covered_nodes": sum(r["summary"]["covered"] for r in judged),
+        "gaps": sum(r["summary"]["gaps"] for r in judged),
+        "gap_nodes_listed": sum(len(r["gapNodes"]) for r in judged),
+    }
+
+
 def fleet_histories(work, wheel):
-    """The fleet's history at the emulator's three nodes (the row of earlier runs) and at real sizes."""
+    """The fleet's history at the emulator's three nodes (the row of earlier runs), and at real sizes, where the
+    fleet's coverage is measured beside it (one node of each cluster down when its latest run began)."""
     return [
-        fleet_history(work, wheel),
-        fleet_history(work, wheel, nodes=20, candidates=30, vulnerable=20),
+        *fleet_history(work, wheel),
+        *fleet_history(
+            work,
+            wheel,
+            nodes=20,
+            candidates=30,
+            vulnerable=20,
+            faults={"aks-nodepool1-3": "down"},
+            commands=("report", "coverage"),
+        ),
     ]
 
 
