@@ -206,13 +206,9 @@ def report(nodes, evidence, interval_hours, now, preempted=()):
 
 
 def notes(evidence):
-    """What the evidence cannot show, in a line each (a warning each)."""
+    """What Container Insights' evidence cannot show, in a line each (a warning each). (What the live cluster cannot
+    show depends on whether the add-on is there: `coverage` says it.)"""
     found = []
-    if evidence.source == "live":
-        found.append(
-            "Without Container Insights (the monitoring add-on) only the run in progress or just finished can be "
-            "judged: past runs, and whether runs are overdue, leave no trace in the cluster"
-        )
     if not evidence.kube_system:
         found.append(
             "The cluster's inventory leaves kube-system out (its data collection rule's namespace filter), so no "

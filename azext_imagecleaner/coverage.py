@@ -66,8 +66,8 @@ def cluster_coverage(cmd, client, resource_group_name, name, since, show_query, 
         raise _errors.image_cleaner_off(resource_group_name, name)
     from azext_imagecleaner._discovery import monitoring_workspace
 
-    result = None
-    if monitoring_workspace(mc.addon_profiles):
+    result, monitored = None, bool(monitoring_workspace(mc.addon_profiles))
+    if monitored:
         plan = _fanout.Plan(_errors.cluster_text(resource_group_name, name), None, mc.id, (mc.id,))
         found, failed = _fanout.run(cmd.cli_ctx, [plan], window, lambda p: cq.query(), _coverage.from_rows)
         if failed:
@@ -87,12 +87,17 @@ def cluster_coverage(cmd, client, resource_group_name, name, since, show_query, 
     for note in result.pop("notes"):
         logger.warning("%s.", note)
     if result["summary"]["evidence"] == "live":
-        logger.warning(
-            "To judge every run and the schedule, turn on Container Insights: az aks enable-addons -a monitoring "
-            "-g %s -n %s (and let it collect kube-system's logs).",
-            resource_group_name,
-            name,
-        )
+        past = "past runs, and whether runs are overdue, leave no trace in the cluster"
+        if monitored:
+            logger.warning("The live cluster shows only the run in progress or just finished: %s.", past)
+        else:
+            logger.warning(
+                "Without Container Insights (the monitoring add-on) only the run in progress or just finished can be "
+                "judged: %s. Turn it on to judge every run: az aks enable-addons -a monitoring -g %s -n %s",
+                past,
+                resource_group_name,
+                name,
+            )
     return {"name": name, "resourceGroup": resource_group_name, "since": _iso(window), **result}
 
 

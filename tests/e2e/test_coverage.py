@@ -190,6 +190,19 @@ def test_without_monitoring_the_live_run_is_judged_and_past_runs_are_said_to_nee
         assert run_commands[0]["body"].get("clusterToken")  # kubectl in the pod acts as the caller
 
 
+def test_an_add_on_that_sent_no_inventory_leaves_the_live_cluster_to_judge(az, emulator, make_cluster, group):
+    # The add-on is on, but its agent has sent nothing yet (just enabled, or not running), and no run is on.
+    cluster = make_cluster(body=cluster_body(nodes=3, windows=False, virtual=False), resource_group=group)
+    emulator.clear_requests()
+    result = coverage(az, *cluster.args)
+    assert result.code == 0, result.err
+    assert "holds no inventory" in result.err and "shows only the run in progress or just finished" in result.err
+    assert "enable-addons" not in result.err  # it is on
+    assert result.json["summary"]["evidence"] == "live"
+    assert set(statuses(result).values()) == {"unknown"}  # no run to judge: never 'covered'
+    assert len(log_queries(emulator)) == 1 and [r for r in emulator.requests() if "/k8s/" in r["path"]]
+
+
 def test_a_fleet_is_one_query_per_workspace_and_lists_every_cluster(az, emulator, make_cluster, group):
     small = {"nodes": 3, "windows": False, "virtual": False}
     first = [make_cluster(body=cluster_body("ws-fa", **small), resource_group=group) for _ in range(2)]
