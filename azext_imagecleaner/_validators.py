@@ -78,8 +78,6 @@ def validate_fleet_set(namespace):
 
 def validate_coverage(namespace):
     """`aks image-cleaner coverage`: one cluster (-g -n) or a fleet (--all, --ids); --since parsed."""
-    from azure.cli.core.azclierror import RequiredArgumentMissingError
-
     from azext_imagecleaner._history import parse_since
 
     if namespace.since is not None:
@@ -87,16 +85,7 @@ def validate_coverage(namespace):
     if _fleet_chosen(namespace):
         namespace.cluster_ids = _ids(namespace.cluster_ids)
         return
-    if namespace.subscriptions or namespace.management_group:
-        raise RequiredArgumentMissingError(
-            "--subscriptions and --management-group narrow a fleet: add --all.",
-            "For example: --all --subscriptions Prod",
-        )
-    if not (namespace.name and namespace.resource_group_name):
-        raise RequiredArgumentMissingError(
-            "Give the cluster with --resource-group and --name, or choose a fleet with --all or --ids.",
-            "For example: -g MyResourceGroup -n MyManagedCluster",
-        )
+    _one_cluster(namespace)
 
 
 def validate_report(namespace):
@@ -123,14 +112,23 @@ def validate_report(namespace):
             )
         namespace.cluster_ids = _ids(namespace.cluster_ids)
         return
+    _one_cluster(namespace, fleet_needs_since=True)
+
+
+def _one_cluster(namespace, fleet_needs_since=False):
+    """Without --all or --ids: -g and -n, and nothing that only narrows a fleet."""
+    from azure.cli.core.azclierror import RequiredArgumentMissingError
+
+    since, example = (" and --since", " --since 30d") if fleet_needs_since else ("", "")
     if namespace.subscriptions or namespace.management_group:
         raise RequiredArgumentMissingError(
-            "--subscriptions and --management-group narrow a fleet: add --all and --since.",
-            "For example: --all --since 30d --subscriptions Prod",
+            f"--subscriptions and --management-group narrow a fleet: add --all{since}.",
+            f"For example: --all{example} --subscriptions Prod",
         )
     if not (namespace.name and namespace.resource_group_name):
         raise RequiredArgumentMissingError(
-            "Give the cluster with --resource-group and --name, or choose a fleet with --all or --ids (and --since).",
+            "Give the cluster with --resource-group and --name, or choose a fleet with --all or --ids"
+            + (" (and --since)." if fleet_needs_since else "."),
             "For example: -g MyResourceGroup -n MyManagedCluster",
         )
 
