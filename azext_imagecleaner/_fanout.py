@@ -28,6 +28,20 @@ logger = get_logger(__name__)
 PARALLEL_QUERIES = 5
 
 
+def timespan(window):
+    """The window as the query API's ISO 8601 timespan, as --show-query prints it."""
+    return f"PT{int(window.total_seconds())}S"
+
+
+def window_words(window):
+    """The window in words for a message: "30 days", "day", "12 hours"."""
+    days, seconds = window.days, window.seconds
+    if not seconds:
+        return f"{days} days" if days != 1 else "day"
+    hours = days * 24 + seconds // 3600
+    return f"{hours} hours" if hours != 1 else "hour"
+
+
 class Plan(NamedTuple):
     """One query: `what` names it in words; in a workspace (its customer ID) or a resource's scope; for `members`
     (cluster resource IDs), and `part` (k, n) of each one's nodes."""

@@ -78,6 +78,21 @@ def clusters(cmd, cluster_ids, resource_group_name, subscriptions, management_gr
     return rows
 
 
+def say_failed_queries(cli_ctx, rows, column, consequence):
+    """The rows whose `column` is "query failed": one error line with their first errors, then exit 1 after every
+    row is printed, as `set` does for the clusters it could not change."""
+    failed = [r for r in rows if r[column] == "query failed"]
+    if failed:
+        logger.error(
+            "%d of %d cluster(s) %s because their query failed (see their 'error'): %s",
+            len(failed),
+            len(rows),
+            consequence,
+            "; ".join(sorted({r["error"] for r in failed})[:3]),
+        )
+        exit_non_zero_after_output(cli_ctx)
+
+
 def exit_non_zero_after_output(cli_ctx):
     """Let az print the rows, then exit 1: some clusters could not be done.
 

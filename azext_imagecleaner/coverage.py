@@ -42,10 +42,6 @@ def window_for(since, interval_hours):
     return max(datetime.timedelta(days=DEFAULT_DAYS), datetime.timedelta(hours=2 * (interval_hours or 0)))
 
 
-def _iso(window):
-    return f"PT{int(window.total_seconds())}S"
-
-
 def _now():
     return datetime.datetime.now(datetime.timezone.utc)
 
@@ -61,7 +57,7 @@ def cluster_coverage(cmd, client, resource_group_name, name, since, show_query, 
     hours = cleaner.interval_hours if cleaner else None
     window = window_for(since, hours)
     if show_query:
-        return {"query": cq.query(), "timespan": _iso(window), "resource": mc.id}
+        return {"query": cq.query(), "timespan": _fanout.timespan(window), "resource": mc.id}
     if not (cleaner and cleaner.enabled):
         raise _errors.image_cleaner_off(resource_group_name, name)
     from azext_imagecleaner._discovery import monitoring_workspace
@@ -77,9 +73,9 @@ def cluster_coverage(cmd, client, resource_group_name, name, since, show_query, 
             result = _judged(facts, hours)
         else:
             logger.warning(
-                "Container Insights holds no inventory of the %s in the last %s days: judging the live cluster.",
+                "Container Insights holds no inventory of the %s in the last %s: judging the live cluster.",
                 _errors.cluster_text(resource_group_name, name),
-                window.days,
+                _fanout.window_words(window),
             )
     if result is None:
         with connect(mc) as kube:
@@ -98,7 +94,7 @@ def cluster_coverage(cmd, client, resource_group_name, name, since, show_query, 
                 resource_group_name,
                 name,
             )
-    return {"name": name, "resourceGroup": resource_group_name, "since": _iso(window), **result}
+    return {"name": name, "resourceGroup": resource_group_name, "since": _fanout.timespan(window), **result}
 
 
 def _judged(facts, hours):
@@ -143,7 +139,7 @@ def fleet_coverage(cmd, since, show_query, cluster_ids, resource_group_name, sub
     plans = _fanout.workspace_plans(cmd.cli_ctx, by_workspace)
     if show_query:
         return [
-            {"workspace": p.workspace, "resource": p.resource, "query": _text(p), "timespan": _iso(window)}
+            {"workspace": p.workspace, "resource": p.resource, "query": _text(p), "timespan": _fanout.timespan(window)}
             for p in plans
         ]
     found, failed = _fanout.run(cmd.cli_ctx, plans, window, _text, _coverage.from_rows)
@@ -172,22 +168,14 @@ def _say_what_is_missing(cmd, rows, window):
     if unjudged:
         reasons = sorted({r["coverage"] for r in unjudged})
         logger.warning(
-            "%d of %d cluster(s) could not be judged from Container Insights over the last %d days (%s): see their "
+            "%d of %d cluster(s) could not be judged from Container Insights over the last %s (%s): see their "
             "'coverage'; 'az aks image-cleaner coverage -g RG -n NAME' judges one from the live cluster.",
             len(unjudged),
             len(rows),
-            window.days,
+            _fanout.window_words(window),
             ", ".join(reasons),
         )
     noted = sum(1 for r in rows if r.get("notes"))
     if noted:
         logger.warning("%d cluster(s) have evidence that cannot tell every node (see their 'notes').", noted)
-    failures = sorted({r["error"] for r in rows if r["coverage"] == "query failed"})
-    if failures:
-        logger.error(
-            "%d of %d cluster(s) could not be judged because their query failed (see their 'error'): %s",
-            sum(1 for r in rows if r["coverage"] == "query failed"),
-            len(rows),
-            "; ".join(failures[:3]),
-        )
-        _selection.exit_non_zero_after_output(cmd.cli_ctx)
+    _selection.say_failed_queries(cmd.cli_ctx, rows, "coverage", "could not be judged")

@@ -18,18 +18,6 @@ from azext_imagecleaner import _history_query as hq
 logger = get_logger(__name__)
 
 
-def _window_text(window):
-    days, seconds = window.days, window.seconds
-    if not seconds:
-        return f"{days} days" if days != 1 else "day"
-    hours = days * 24 + seconds // 3600
-    return f"{hours} hours" if hours != 1 else "hour"
-
-
-def _iso(window):
-    return f"PT{int(window.total_seconds())}S"
-
-
 # --- one cluster -------------------------------------------------------------------------------------------------
 
 
@@ -39,7 +27,7 @@ def cluster_report(cmd, client, resource_group_name, name, window, show_query, c
     with _errors.mapped(resource_group_name, name):
         mc = client.get(resource_group_name, name)
     if show_query:
-        return {"query": hq.query(), "timespan": _iso(window), "resource": mc.id}
+        return {"query": hq.query(), "timespan": _fanout.timespan(window), "resource": mc.id}
     if not _monitoring_workspace(mc):
         raise _errors.nothing_kept(resource_group_name, name)
     plan = _fanout.Plan(_errors.cluster_text(resource_group_name, name), None, mc.id, (mc.id,))
@@ -53,7 +41,7 @@ def cluster_report(cmd, client, resource_group_name, name, window, show_query, c
     return {
         "name": name,
         "resourceGroup": resource_group_name,
-        "since": _iso(window),
+        "since": _fanout.timespan(window),
         "rows": result["rows"],
         "totals": result["totals"],
         "skippedLines": result["skippedLines"],
@@ -100,19 +88,19 @@ def _explain_no_rows(mc, resource_group_name, name, window, connect):
             "No Eraser log line was found for the %s in the last %s, and whether Container Insights collects "
             "kube-system there could not be checked (%s): the empty report may mean that nothing was collected.",
             _errors.cluster_text(resource_group_name, name),
-            _window_text(window),
+            _fanout.window_words(window),
             getattr(ex, "error_msg", None) or _errors.first_line(ex),
         )
         return
     gap = _history.collection_gap(configmap)
     if gap:
-        raise _errors.not_collected(resource_group_name, name, _window_text(window), gap)
+        raise _errors.not_collected(resource_group_name, name, _fanout.window_words(window), gap)
     logger.warning(
         "No Eraser log line was found for the %s in the last %s, though Container Insights collects kube-system "
         "there: Image Cleaner runs every %s hours, so a shorter window may hold no run, and new lines take a few "
         "minutes to arrive.",
         _errors.cluster_text(resource_group_name, name),
-        _window_text(window),
+        _fanout.window_words(window),
         cleaner.interval_hours,
     )
 
@@ -142,7 +130,12 @@ def fleet_report(cmd, window, show_query, cluster_ids, resource_group_name, subs
     plans = _fanout.workspace_plans(cmd.cli_ctx, by_workspace)
     if show_query:
         return [
-            {"workspace": p.workspace, "resource": p.resource, "query": _fleet_text(p), "timespan": _iso(window)}
+            {
+                "workspace": p.workspace,
+                "resource": p.resource,
+                "query": _fleet_text(p),
+                "timespan": _fanout.timespan(window),
+            }
             for p in plans
         ]
     found, failed = _fanout.run(cmd.cli_ctx, plans, window, _fleet_text, _history.read, _history.combine)
@@ -179,15 +172,6 @@ def _say_what_is_missing(cmd, rows, window):
             "'az aks image-cleaner report -g RG -n NAME --since ...' on one of them.",
             len(without),
             len(rows),
-            _window_text(window),
+            _fanout.window_words(window),
         )
-    failures = sorted({r["error"] for r in rows if r["history"] == "query failed"})
-    if failures:
-        # As `set` does for the clusters it could not change: every row printed, then exit 1.
-        logger.error(
-            "%d of %d cluster(s) have no history here because their query failed (see their 'error'): %s",
-            sum(1 for r in rows if r["history"] == "query failed"),
-            len(rows),
-            "; ".join(failures[:3]),
-        )
-        _selection.exit_non_zero_after_output(cmd.cli_ctx)
+    _selection.say_failed_queries(cmd.cli_ctx, rows, "history", "have no history here")

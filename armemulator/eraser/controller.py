@@ -247,9 +247,10 @@ class EraserController:
                         self.log_sink(pod, node, own, at)
                 elif plan.states[0][1] == "Running":
                     alike.append((pod, node, at))
-                labels = {WORKER_TYPE: "collector"}
-                found = self._inventory_pod(pod, node, labels, job, at, plan, POD_TTL_SECONDS)
-                run_pods.append(found._replace(deleted=min(found.deleted, following if plan.failed else found.deleted)))
+                found = self._inventory_pod(pod, node, {WORKER_TYPE: "collector"}, job, at, plan, POD_TTL_SECONDS)
+                if plan.failed:  # kept a day (delayOnFailure), or until the next run's job replaces it
+                    found = found._replace(deleted=min(found.deleted, following))
+                run_pods.append(found)
                 events += [
                     make_event(namespace, kind, name or pod, reason, message, node, at + offset)
                     for offset, kind, namespace, name, reason, message in plan.events

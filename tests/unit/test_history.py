@@ -294,6 +294,22 @@ def test_since(text, expected):
     assert _history.parse_since(text) == expected
 
 
+@pytest.mark.parametrize(
+    "window, words, timespan",
+    [
+        (datetime.timedelta(days=30), "30 days", "PT2592000S"),
+        (datetime.timedelta(days=1), "day", "PT86400S"),
+        (datetime.timedelta(hours=12), "12 hours", "PT43200S"),  # not "0 days"
+        (datetime.timedelta(hours=1), "hour", "PT3600S"),
+        (datetime.timedelta(days=1, hours=12), "36 hours", "PT129600S"),
+    ],
+)
+def test_a_window_in_words_and_as_the_query_s_timespan(window, words, timespan):
+    from azext_imagecleaner import _fanout
+
+    assert (_fanout.window_words(window), _fanout.timespan(window)) == (words, timespan)
+
+
 @pytest.mark.parametrize("text", ["", "7", "0d", "P", "PT", "P1Y", "1.5d", "-7d", "P1M", "30 days"])
 def test_a_bad_since_names_the_flag_and_the_value(text):
     with pytest.raises(InvalidArgumentValueError) as err:
