@@ -3,7 +3,7 @@
 
 from setuptools import find_packages, setup
 
-VERSION = "1.1.0"
+VERSION = "1.1.1"
 
 CLASSIFIERS = [
     "Development Status :: 4 - Beta",

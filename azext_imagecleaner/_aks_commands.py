@@ -27,9 +27,31 @@ IMAGE_CLEANER_GROUP = "Image Cleaner"
 
 def register(cli_ctx):
     """Adapt create/update once az has built them: the event fires once per invocation, after the arguments."""
-    from azure.cli.core.commands.events import EVENT_INVOKER_POST_LOAD_ARGUMENTS
+    from azure.cli.core.commands.events import EVENT_INVOKER_POST_LOAD_ARGUMENTS, EVENT_INVOKER_POST_PARSE_ARGS
 
     cli_ctx.register_event(EVENT_INVOKER_POST_LOAD_ARGUMENTS, _on_arguments_loaded)
+    cli_ctx.register_event(EVENT_INVOKER_POST_PARSE_ARGS, _on_arguments_parsed)
+
+
+def image_cleaner_flags_given(values):
+    """Whether any of the three flags is on the command line (`values`: the parsed arguments by name)."""
+    return bool(
+        values.get("enable_image_cleaner")
+        or values.get("disable_image_cleaner")
+        or values.get("image_cleaner_interval_hours") is not None
+    )
+
+
+def _on_arguments_parsed(_cli_ctx, command=None, args=None, **_):
+    """Without the three flags, the command is its owner's, as az runs it without this extension: az's "altered
+    by the following extension" warning and its telemetry name no extension (core owns it) or the owner."""
+    func = getattr(args, "func", None)
+    original = getattr(func, "_imagecleaner_owner_source", _UNSET)
+    if command in COMMANDS and original is not _UNSET and not image_cleaner_flags_given(vars(args)):
+        func.command_source = original
+
+
+_UNSET = object()
 
 
 def _on_arguments_loaded(_cli_ctx, commands_loader=None, **_):
@@ -97,15 +119,21 @@ def _own(command):
 
     from azext_imagecleaner import EXTENSION_NAME
 
-    # az tells the user, on help and on each run, that an extension changed a core command.
+    # az tells the user, on help and on a run with the Image Cleaner flags, that an extension changed a core command
+    # (`_on_arguments_parsed` gives a run without them its owner's source back).
+    command._imagecleaner_owner_source = command.command_source  # pylint: disable=protected-access
     command.command_source = ExtensionCommandSource(overrides_command=True, extension_name=EXTENSION_NAME)
     name = command.name
+    owner_handler = command.handler
 
     def handler(command_args):
         from azext_imagecleaner import custom
         from azext_imagecleaner._client import cf_managed_clusters
         from azext_imagecleaner._core import core
 
+        if not image_cleaner_flags_given(command_args):
+            # None of the three flags: core's command as core runs it (its reconcile with --yes included).
+            return owner_handler(command_args)
         cmd = command_args.pop("cmd")
         core()  # a core that does not fit says so here, before login or any request
         operation = custom.aks_create if name == "aks create" else custom.aks_update
@@ -118,6 +146,8 @@ def _delegating(name, owner, owner_handler, defaults):
     """Another extension owns the command: the rules first, then its handler with the resolved values."""
 
     def handler(command_args):
+        if not image_cleaner_flags_given(command_args):
+            return owner_handler(command_args)
         if name == "aks update":
             from azext_imagecleaner import custom
 

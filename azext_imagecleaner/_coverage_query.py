@@ -44,7 +44,8 @@ def query(resource_ids=None):
             "let sampling = nodeRows | join kind=inner (lastSample) on _ResourceId",
             "| where TimeGenerated > LastSample - 1h",
             "| summarize Batches = dcount(bin(TimeGenerated, 1m)) by _ResourceId",
-            "| extend IntervalMinutes = max_of(1, min_of(30, round(60.0 / Batches)));",
+            # (max_of and min_of take arguments of one type: "all arguments must be of the same type")
+            "| extend IntervalMinutes = max_of(1.0, min_of(30.0, round(60.0 / Batches)));",
             "let current = nodeRows | join kind=inner (lastSample) on _ResourceId",
             "| where TimeGenerated >= LastSample - 2m",
             "| summarize arg_max(TimeGenerated, Labels, CreationTimeStamp) by _ResourceId, Node",
@@ -65,14 +66,14 @@ def query(resource_ids=None):
             "by _ResourceId, Node = Computer, Pod = Name, Run = ControllerName",
             "| extend Span = (TimeGenerated - Created) / 1m;",
             "let runs = workers | summarize Start = min(Created) by _ResourceId, Run;",
-            "let latest = runs | summarize arg_max(Start, Run), RunCount = count() by _ResourceId;",
+            "let latestRun = runs | summarize arg_max(Start, Run), RunCount = count() by _ResourceId;",
             # The workers' logs: a pod the inventory did not sample still logged, where kube-system is collected.
             f"let logged = ContainerLogV2{only}",
             f"| where PodNamespace == {_s(st.NAMESPACE)} and ({log_workers})",
             "| summarize FirstLine = min(TimeGenerated) by _ResourceId, Node = Computer, Pod = PodName;",
-            "let inLatest = workers | join kind=inner (latest | project _ResourceId, Run, Start) on _ResourceId, Run"
+            "let inLatest = workers | join kind=inner (latestRun | project _ResourceId, Run, Start) on _ResourceId, Run"
             "| project _ResourceId, Node, Pod, PodStatus, Reasons, Created;",
-            "let loggedInLatest = logged | join kind=inner (latest) on _ResourceId",
+            "let loggedInLatest = logged | join kind=inner (latestRun) on _ResourceId",
             "| where FirstLine >= Start and FirstLine < Start + 1h",
             "| summarize LoggedPods = dcount(Pod) by _ResourceId, Node;",
             "let events = KubeEvents" + only,
@@ -93,7 +94,7 @@ def query(resource_ids=None):
             # What the cluster's evidence is worth: the latest run, the interval, kube-system, the logs.
             "let clusterRows = lastSample",
             "| join kind=leftouter (sampling) on _ResourceId",
-            "| join kind=leftouter (latest) on _ResourceId",
+            "| join kind=leftouter (latestRun) on _ResourceId",
             "| join kind=leftouter (kubeSystem) on _ResourceId",
             "| join kind=leftouter (logged | summarize LoggedPods = dcount(Pod) by _ResourceId) on _ResourceId",
             "| join kind=leftouter (workers | summarize PodSpanMinutes = min(Span) by _ResourceId) on _ResourceId",

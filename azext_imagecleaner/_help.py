@@ -8,6 +8,7 @@ only when help is asked for. The `aks image-cleaner` groups' help is below.
 
 import json
 import re
+import textwrap
 
 from knack.help_files import helps
 
@@ -64,12 +65,19 @@ def merge_help(command, help_entries=None):
     text = help_entries.get(command) or "type: command\n"
     if examples is None or _MERGED_MARK in text:
         return
+    # Core writes its top-level keys at column 0, aks-preview indents its whole text by 4 spaces (and its examples'
+    # items by 6 in `aks update`, 8 in `aks create`): its top level is brought to column 0 first.
+    text = textwrap.dedent(text)
     text = _IMAGE_CLEANER_PARAMETER.sub("", text)
-    example_lines = "".join(
-        f"  - name: {json.dumps(example['name'])}\n    text: {json.dumps(example['text'])}\n" for example in examples
-    )
     found = _EXAMPLES_SECTION.search(text)
-    if found:  # append to core's examples, before whatever top-level key follows them
+    # The owner's examples' items are indented as they are; ours join them at the same indentation.
+    item = _FIRST_ITEM.search(found.group()) if found else None
+    indent = item.group("indent") if item else "  "
+    example_lines = "".join(
+        f"{indent}- name: {json.dumps(example['name'])}\n{indent}  text: {json.dumps(example['text'])}\n"
+        for example in examples
+    )
+    if found:  # append to the owner's examples, before whatever top-level key follows them
         text = text[: found.end()].rstrip("\n") + "\n" + example_lines + text[found.end() :]
     else:
         text = text.rstrip("\n") + "\nexamples:\n" + example_lines
@@ -85,6 +93,8 @@ _IMAGE_CLEANER_PARAMETER = re.compile(
 )
 # The top-level `examples:` key and every line up to the next top-level key (or the end).
 _EXAMPLES_SECTION = re.compile(r"^examples:[ \t]*\n(?:(?:[ \t]+[^\n]*|[ \t]*)(?:\n|$))*", re.MULTILINE)
+# The first item of a sequence, with its indentation.
+_FIRST_ITEM = re.compile(r"^(?P<indent>[ \t]*)- ", re.MULTILINE)
 
 
 helps["aks image-cleaner"] = """

@@ -25,6 +25,17 @@ CUSTOM_RESOURCES = {
 }
 # What the API server answers for a resource type it does not have (the ImageList CRD missing).
 TYPE_MISSING = "could not find the requested resource"
+
+
+def _type_missing(ex):
+    """Whether `ex` is the API server's 404 for a resource type it does not serve (not for a missing object). The
+    client's ApiException holds the body as text, or as bytes where the answer was read raw (`_json`)."""
+    body = getattr(ex, "body", None) or ""
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    return getattr(ex, "status", None) == 404 and TYPE_MISSING in body
+
+
 # (connect, read) seconds for each call.
 REQUEST_TIMEOUT = (10, 120)
 
@@ -199,7 +210,7 @@ class Kube:
                     getattr(self._core, f"list_namespaced_{step.resource[:-1]}"), step.namespace, **options
                 )
         except Exception as ex:
-            if getattr(ex, "status", None) == 404 and TYPE_MISSING in (getattr(ex, "body", None) or ""):
+            if _type_missing(ex):
                 return None
             raise
         tree = steps.field_tree(step.fields)
@@ -271,7 +282,7 @@ class Kube:
             replaced = True
         except Exception as ex:
             # Only the object missing; a resource type the server does not have fails the step, as it should.
-            if getattr(ex, "status", None) != 404 or TYPE_MISSING in (getattr(ex, "body", None) or ""):
+            if getattr(ex, "status", None) != 404 or _type_missing(ex):
                 raise
             replaced = False
         if replaced:

@@ -8,6 +8,7 @@ test can assert on everything az sent during it. Tests run one at a time:
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -83,14 +84,33 @@ def az_env(emulator, tmp_path_factory):
     return env
 
 
+@pytest.fixture(scope="session")
+def core_env(az_env, tmp_path_factory):
+    """The session's logged-in az profile without any extension: az as core runs it."""
+    work = tmp_path_factory.mktemp("core-az")
+    env = dict(az_env, AZURE_CONFIG_DIR=str(work / "config"), AZURE_EXTENSION_DIR=str(work / "extensions"))
+    shutil.copytree(az_env["AZURE_CONFIG_DIR"], env["AZURE_CONFIG_DIR"])
+    os.makedirs(env["AZURE_EXTENSION_DIR"])
+    return env
+
+
+@pytest.fixture
+def core_az(core_env):
+    """Run the real az without the extension (see `az`)."""
+    return _runner(core_env)
+
+
 @pytest.fixture
 def az(az_env):
     """Run the real az; stdin is closed, as in CI, so any prompt fails instead of waiting."""
+    return _runner(az_env)
 
+
+def _runner(base_env):
     def run(*args, timeout=180, env=None):
         completed = subprocess.run(
             [AZ, *args],
-            env={**az_env, **(env or {})},
+            env={**base_env, **(env or {})},
             stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,

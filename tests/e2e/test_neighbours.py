@@ -169,3 +169,39 @@ def test_the_cluster_side_commands_are_unaffected(preview, emulator, make_cluste
     assert result.code == 0, result.err
     assert result.json["enabled"] is True and result.json["intervalHours"] == 48
     assert "altered" not in result.err
+
+
+def test_the_reconcile_is_the_owner_s(preview, emulator, make_cluster):
+    """`aks update -g -n --yes`, no other flag: the owner's handler runs and sends its PUT, as without imagecleaner."""
+    az, _ = preview
+    cluster = make_cluster(image_cleaner=(True, 48))
+    result = az("aks", "update", *cluster.args, "--yes", "--verbose", "-o", "json")
+    assert result.code == 0, result.err
+    assert "nothing to change" not in result.err
+    assert "imagecleaner checked" not in " ".join(result.err.split())
+    (put,) = puts(emulator, cluster)
+    assert put["query"]["api-version"] == PREVIEW_API_VERSION  # the stand-in's own write
+    assert image_cleaner_of(put["body"]) == {"enabled": True, "intervalHours": 48}
+
+
+@pytest.mark.parametrize(
+    ("command", "owner_example", "owner_flag"),
+    [
+        ("create", "Create a Kubernetes cluster with IMDS restriction.", "--enable-imds-restriction"),
+        ("update", "Reconcile the cluster back to its current state.", "--enable-imds-restriction"),
+    ],
+)
+def test_help_in_the_owner_s_shape_shows_both_examples(preview, command, owner_example, owner_flag):
+    """aks-preview writes its help as YAML indented by 4 spaces, with examples' items at 8 (create) or 6
+    (update): the extension's examples join them, and az parses the result."""
+    from azext_imagecleaner._help import EXAMPLES
+
+    az, _ = preview
+    result = az("aks", command, "--help")
+    assert result.code == 0, result.err
+    assert "Traceback" not in result.err and "ParserError" not in result.err
+    text = " ".join(result.out.split())
+    assert owner_example in text and owner_flag in text
+    for example in EXAMPLES[f"aks {command}"]:
+        assert example["name"] in text
+    assert "ImageCleaner scanning interval." not in text  # the owner's text of our flag gives way to ours

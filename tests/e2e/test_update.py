@@ -247,3 +247,33 @@ def test_missing_cluster_is_a_clean_error(az, emulator):
     assert "was not found" in result.err
     assert "Traceback" not in result.err
     assert not [r for r in emulator.requests() if r["method"] == "PUT"]
+
+
+def _sent(emulator, cluster):
+    return [(r["method"], r["path"].lower(), r["body"]) for r in cluster_requests(emulator, cluster)]
+
+
+@pytest.mark.parametrize("stored", [(True, 48), (False, 72), None], ids=["on", "off", "no-profile"])
+def test_the_reconcile_sends_the_put_core_sends(az, core_az, emulator, make_cluster, stored):
+    """`az aks update -g -n --yes` with no other flag is az's reconcile: core sends the cluster as read back, to
+    move it to its goal state. With none of the three flags, the extension leaves the command to core."""
+    sent = {}
+    for variant, run in (("core", core_az), ("extension", az)):
+        cluster = make_cluster(image_cleaner=stored)
+        result = run("aks", "update", *cluster.args, "--yes", "-o", "json")
+        assert result.code == 0, result.err
+        assert "nothing to change" not in result.err
+        assert "altered by the following extension" not in result.err  # az's warning names no extension
+        sent[variant] = [(m, p.replace(cluster.name.lower(), "<name>"), b) for m, p, b in _sent(emulator, cluster)]
+        assert [m for m, _, _ in sent[variant]].count("PUT") == 1
+        assert stored_image_cleaner(emulator, cluster) == (
+            {"enabled": stored[0], "intervalHours": stored[1]} if stored else None
+        )
+    assert sent["extension"] == sent["core"]
+
+
+def test_an_image_cleaner_flag_still_names_the_extension_in_azs_warning(az, emulator, make_cluster):
+    cluster = make_cluster(image_cleaner=(False, 72))
+    result = az("aks", "update", *cluster.args, "--enable-image-cleaner", "-o", "none")
+    assert result.code == 0, result.err
+    assert "The behavior of this command has been altered by the following extension: imagecleaner" in result.err

@@ -229,3 +229,24 @@ def test_a_second_connection_in_one_process_works():
     for _ in range(2):
         with connect(cmd, client, "rg", "c", AccessOptions(transport="run-command")) as kube:
             assert isinstance(kube, RunCommandKube)
+
+
+def test_a_resource_type_the_server_lacks_is_told_apart_from_a_missing_object_whatever_the_body_type():
+    from azext_imagecleaner.access.api_server import _type_missing
+
+    class ApiException(Exception):  # the kubernetes client's, as far as the check reads it
+        def __init__(self, status, reason):
+            super().__init__(reason)
+            self.status, self.body = status, None
+
+    # The API server's 404 for a type it does not serve (its Status message); read raw, the body is bytes.
+    type_missing = b'{"kind":"Status","status":"Failure","message":"the server could not find the requested resource"}'
+    object_missing = b'{"kind":"Status","status":"Failure","message":"pods \\"x\\" not found","reason":"NotFound"}'
+    for body in (type_missing, type_missing.decode()):
+        error = ApiException(status=404, reason="Not Found")
+        error.body = body
+        assert _type_missing(error)
+    for status, body in ((404, object_missing), (404, None), (500, type_missing)):
+        error = ApiException(status=status, reason="x")
+        error.body = body
+        assert not _type_missing(error)

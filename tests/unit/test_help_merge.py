@@ -104,3 +104,48 @@ def test_merged_into_the_installed_core_help_every_other_parameter_stays():
         assert {k: v for k, v in after.items() if k not in ("parameters", "examples")} == {
             k: v for k, v in before.items() if k not in ("parameters", "examples")
         }
+
+
+# aks-preview's shape (../shared/az-aks-command-lines.md, "Help"): the whole text indented by 4 spaces, parameter
+# items at 8, examples' items at 8 in `aks create` and at 6 in `aks update`.
+def _preview_text(example_indent):
+    pad = " " * example_indent
+    return (
+        "\n    type: command\n"
+        "    short-summary: Update a managed Kubernetes cluster.\n"
+        "    long-summary: When called with no optional arguments this attempts to move the cluster to its goal\n"
+        "                  state.\n"
+        "    parameters:\n"
+        "        - name: --tags\n"
+        "          type: string\n"
+        "          short-summary: The tags of the managed cluster.\n"
+        "        - name: --enable-image-cleaner\n"
+        "          type: bool\n"
+        "          short-summary: Enable ImageCleaner Service.\n"
+        "        - name: --image-cleaner-interval-hours\n"
+        "          type: int\n"
+        "          short-summary: ImageCleaner scanning interval.\n"
+        "    examples:\n"
+        f"{pad}- name: Reconcile the cluster back to its current state.\n"
+        f"{pad}  text: az aks update -g MyResourceGroup -n MyManagedCluster\n"
+        f"{pad}- name: Update tags.\n"
+        f"{pad}  text: |\n"
+        f"{pad}      az aks update -g rg -n c --tags a=b\n"
+    )
+
+
+def test_aks_preview_shaped_help_merges_into_valid_yaml():
+    for command, example_indent in (("aks update", 6), ("aks create", 8)):
+        entries = {command: _preview_text(example_indent)}
+        yaml.safe_load(entries[command])  # the owner's text parses before the merge
+        merge_help(command, entries)
+        data = yaml.safe_load(entries[command])
+        assert data["type"] == "command"
+        assert data["long-summary"].startswith("When called with no optional arguments")
+        assert [p["name"] for p in data["parameters"]] == ["--tags"]
+        assert [e["name"] for e in data["examples"][:2]] == [
+            "Reconcile the cluster back to its current state.",
+            "Update tags.",
+        ]
+        assert data["examples"][1]["text"] == "az aks update -g rg -n c --tags a=b\n"
+        assert data["examples"][2:] == EXAMPLES[command]

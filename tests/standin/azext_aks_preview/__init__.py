@@ -2,6 +2,8 @@
 
 from azure.cli.core import AzCommandsLoader
 
+import azext_aks_preview._help  # noqa: F401  # pylint: disable=unused-import  # as aks-preview loads its help
+
 
 class ContainerServiceCommandsLoader(AzCommandsLoader):
     def __init__(self, cli_ctx=None):

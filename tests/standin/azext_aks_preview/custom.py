@@ -22,6 +22,7 @@ def _with_preview_parameters(core_handler):
 
 
 def aks_create(cmd, client, **params):
+    _explicit(aks_create, cmd, client, params)
     from azure.cli.command_modules.acs.managed_cluster_decorator import AKSManagedClusterCreateDecorator
     from azure.cli.core.profiles import ResourceType
 
@@ -33,6 +34,7 @@ def aks_create(cmd, client, **params):
 
 
 def aks_update(cmd, client, **params):
+    _explicit(aks_update, cmd, client, params)
     from azure.cli.command_modules.acs.managed_cluster_decorator import AKSManagedClusterUpdateDecorator
     from azure.cli.core.profiles import ResourceType
 
@@ -41,6 +43,12 @@ def aks_update(cmd, client, **params):
     )
     mc = decorator.update_mc_profile_default()
     return _put(cmd, mc, params, if_match=params.get("if_match"))
+
+
+def _explicit(handler, cmd, client, params):
+    """aks-preview's handlers name each of their parameters (no **kwargs: raw_parameters = locals()), so an argument
+    they do not take is a TypeError, as it is there."""
+    handler.__signature__.bind(cmd, client, **params)
 
 
 aks_create.__signature__ = _with_preview_parameters(core_custom.aks_create)
