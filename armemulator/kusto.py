@@ -4,8 +4,9 @@ The engine is duckdb-kql: KQL translated to DuckDB SQL, its parser generated fro
 (../shared/container-insights.md §5, where it ran the AKS article's own query). A `Database` holds a service's
 tables; each query runs over a copy of the rows in its scope (a workspace, a resource, the caller's
 subscriptions, a timespan), in a database of its own, because the engine reads table names and columns from the
-current database, the way a query sees only the tables of its scope. What the engine cannot run is a KqlError,
-which each service words as it does.
+current database, the way a query sees only the tables of its scope. Before the engine runs a query, Microsoft's
+Kusto language service judges it against the service's tables (armemulator/kustolanguage): the engine accepts
+queries the services refuse. What either refuses is a KqlError, which each service words as it does.
 """
 
 import datetime
@@ -15,6 +16,8 @@ import os
 import re
 import tempfile
 import threading
+
+from armemulator import kustolanguage
 
 # DuckDB's types, as the services name them in an answer's columns (the Kusto scalar types).
 KUSTO_TYPES = {
@@ -36,11 +39,12 @@ _DUCK_TYPES = {"string": "VARCHAR", "long": "BIGINT", "int": "INTEGER", "real": 
 
 
 class KqlError(Exception):
-    """A query the engine cannot run: its text, and where the problem is when the parser knows."""
+    """A query the service refuses or the engine cannot run: its text, where the problem is when the parser knows,
+    and whether the parser refused it ("SyntaxError") or the binder did ("SemanticError")."""
 
-    def __init__(self, message, line=1, column=0, token=""):
+    def __init__(self, message, line=1, column=0, token="", kind="SyntaxError"):
         super().__init__(message)
-        self.line, self.column, self.token = line, column, token
+        self.line, self.column, self.token, self.kind = line, column, token, kind
 
 
 class Result:
@@ -65,11 +69,12 @@ class Result:
 class Database:
     """Tables of one service, with rows added as they come and queried in scopes. Thread-safe."""
 
-    def __init__(self, tables, hidden=()):
-        """`tables`: {name: [(column, Kusto type)]}; `hidden`: columns the service keeps but queries do not see."""
+    def __init__(self, tables, hidden=(), dialect=kustolanguage.LOG_ANALYTICS):
+        """`tables`: {name: [(column, Kusto type)]}; `hidden`: columns the service keeps but queries do not see;
+        `dialect`: the service whose rules Kusto.Language applies (Resource Graph's operator subset, for one)."""
         import duckdb_kql
 
-        self.tables, self.hidden = tables, tuple(hidden)
+        self.tables, self.hidden, self.dialect = tables, tuple(hidden), dialect
         self._con = duckdb_kql.connect()
         # Kusto's make_list keeps the order of sorted input ("If the input to the summarize operator is sorted, the
         # order of elements in the resulting array tracks that of the input": the make_list() reference). DuckDB's
@@ -101,6 +106,10 @@ class Database:
         user's queries at once."""
         import duckdb_kql
 
+        verdict = kustolanguage.judge(text, self.tables_schema(), self.dialect)
+        if not verdict:
+            message, line, column, token = verdict.first(text)
+            raise KqlError(message, line, column, token, "SyntaxError" if verdict.syntax else "SemanticError")
         with self._lock:
             self._load()
             scope = f"scope{next(self._scopes)}"
@@ -279,10 +288,10 @@ def _kql_error(ex):
     return KqlError(message, getattr(span, "line", 1), getattr(span, "column", 0))
 
 
-def run(text, tables, rows):
+def run(text, tables, rows, dialect=kustolanguage.LOG_ANALYTICS):
     """Run `text` once over `rows` ({table: [row dicts]}) of `tables`: for services whose data is small and
     built per query (Resource Graph's view of the clusters)."""
-    database = Database(tables)
+    database = Database(tables, dialect=dialect)
     for name, items in rows.items():
         database.add(name, items)
     return database.query(text)

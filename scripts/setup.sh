@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Create .venv with the pinned az and test tools, and build the extension's wheel into dist/.
+# Create .venv with the pinned az and test tools, install Kusto.Language into node_modules/, and build the
+# extension's wheel into dist/.
 # Safe to run again: it reinstalls only when requirements-dev.txt changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,6 +39,18 @@ if ! command -v jq >/dev/null 2>&1; then
     [ "$(id -u)" = 0 ] || sudo="sudo -n"
     $sudo apt-get install -y -q jq >/dev/null 2>&1 || { $sudo apt-get update -q >/dev/null && $sudo apt-get install -y -q jq >/dev/null; }
     command -v jq >/dev/null 2>&1 || { echo "setup: could not install jq (apt-get install jq)" >&2; exit 1; }
+fi
+
+# Microsoft's Kusto language service, the emulator's judge of every KQL query (armemulator/kustolanguage): the npm
+# package pinned in package-lock.json, with the machine's Node.js and npm, into node_modules/.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    echo "setup: Node.js and npm are needed (the emulator judges queries with Kusto.Language): install Node.js 20 or newer" >&2
+    exit 1
+fi
+if ! cmp -s package-lock.json node_modules/.imagecleaner-package-lock.json; then
+    echo "setup: installing Kusto.Language from package-lock.json into node_modules/"
+    npm ci --no-audit --no-fund --loglevel=error >/dev/null
+    cp package-lock.json node_modules/.imagecleaner-package-lock.json
 fi
 
 rm -rf dist build ./*.egg-info

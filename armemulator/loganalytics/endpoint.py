@@ -20,10 +20,29 @@ _RESOURCE = re.compile(r"^/v1(?P<resource>/subscriptions/.+)/query$", re.IGNOREC
 
 
 class QueryError(Exception):
-    def __init__(self, status, code, message, details=None):
+    def __init__(self, status, code, message, details=None, innererror=None):
         super().__init__(message)
         self.status = status
         self.body = {"error": {"code": code, "message": message, **({"details": details} if details else {})}}
+        if innererror:
+            self.body["error"]["innererror"] = innererror
+
+
+def _refused(ex):
+    """A query the service refuses, worded as it answers (Azure/azure-cli-extensions#3002, MicrosoftDocs/feedback#1792:
+    BadArgumentError, then an innererror SyntaxError or SemanticError, then the engine's code and message). The
+    innermost code and message here are Kusto.Language's (KS...), or the engine's where only it refused."""
+    summary = "A recognition error occurred in the query." if ex.kind == "SyntaxError" else "A semantic error occurred."
+    return QueryError(
+        400,
+        "BadArgumentError",
+        "The request had some invalid properties",
+        innererror={
+            "code": ex.kind,
+            "message": summary,
+            "innererror": {"message": str(ex), "line": ex.line, "pos": ex.column, "token": ex.token},
+        },
+    )
 
 
 def target(path):
@@ -67,12 +86,7 @@ def answer(logs, path, body, limits=None):
     except ValueError as ex:  # the timespan
         raise QueryError(400, "BadArgumentError", f"The request had some invalid properties: {ex}") from ex
     except KqlError as ex:
-        raise QueryError(
-            400,
-            "BadArgumentError",
-            "The request had some invalid properties",
-            [{"code": "SyntaxError", "message": f"A recognition error occurred in the query: {ex}", "line": ex.line}],
-        ) from ex
+        raise _refused(ex) from ex
     rows, cut = _within(result.rows, limits or Limits())
     found = {
         "tables": [

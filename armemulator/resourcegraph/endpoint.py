@@ -21,7 +21,7 @@ import math
 import threading
 import time
 
-from armemulator import kusto
+from armemulator import kusto, kustolanguage
 
 QUOTA = 15
 WINDOW_SECONDS = 5
@@ -58,7 +58,7 @@ RESOURCES = [
 
 def run(text, rows):
     """The rows (objects) of a Resources query over `rows`, or kusto.KqlError."""
-    return kusto.run(text, {"Resources": RESOURCES}, {"Resources": rows}).objects()
+    return kusto.run(text, {"Resources": RESOURCES}, {"Resources": rows}, kustolanguage.RESOURCE_GRAPH).objects()
 
 
 def row_of(doc, tenant):
