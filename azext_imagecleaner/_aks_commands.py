@@ -27,7 +27,8 @@ IMAGE_CLEANER_GROUP = "Image Cleaner"
 
 def register(cli_ctx):
     """Adapt create/update once az has built them: the event fires once per invocation, after the arguments."""
-    from azure.cli.core.commands.events import EVENT_INVOKER_POST_LOAD_ARGUMENTS, EVENT_INVOKER_POST_PARSE_ARGS
+    from azure.cli.core.commands.events import EVENT_INVOKER_POST_LOAD_ARGUMENTS
+    from knack.events import EVENT_INVOKER_POST_PARSE_ARGS
 
     cli_ctx.register_event(EVENT_INVOKER_POST_LOAD_ARGUMENTS, _on_arguments_loaded)
     cli_ctx.register_event(EVENT_INVOKER_POST_PARSE_ARGS, _on_arguments_parsed)
