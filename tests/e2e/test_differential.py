@@ -43,6 +43,7 @@ def _lines():
 
 
 LINES, LEFT_OUT = _lines()
+pytestmark = pytest.mark.pinned_az_only
 
 
 def _id(command):
