@@ -25,13 +25,24 @@ COMMANDS = ("aks create", "aks update")
 IMAGE_CLEANER_GROUP = "Image Cleaner"
 
 
-def register(cli_ctx):
-    """Adapt create/update once az has built them: the event fires once per invocation, after the arguments."""
+def register(cli_ctx, merge_help=False):
+    """Adapt create/update once az has built them: the event fires once per invocation, after the arguments (and
+    after every extension's loader, so after their help texts too); `merge_help`: help is asked for."""
     from azure.cli.core.commands.events import EVENT_INVOKER_POST_LOAD_ARGUMENTS
     from knack.events import EVENT_INVOKER_POST_PARSE_ARGS
 
     cli_ctx.register_event(EVENT_INVOKER_POST_LOAD_ARGUMENTS, _on_arguments_loaded)
+    if merge_help:
+        cli_ctx.register_event(EVENT_INVOKER_POST_LOAD_ARGUMENTS, _merge_help)
     cli_ctx.register_event(EVENT_INVOKER_POST_PARSE_ARGS, _on_arguments_parsed)
+
+
+def _merge_help(_cli_ctx, commands_loader=None, **_):
+    from azext_imagecleaner._help import merge_help
+
+    for name in COMMANDS:
+        if name in (commands_loader.command_table if commands_loader else {}):
+            merge_help(name)
 
 
 def image_cleaner_flags_given(values):

@@ -28,10 +28,13 @@ def _table(name):
 def load_command_table(self, args):
     from azure.cli.core.commands import CliCommandType
 
+    asked = _help_asked_for(args)
     if " ".join(_command_words(args)[:2]) in ADAPTED:
         from azext_imagecleaner import _aks_commands
 
-        _aks_commands.register(self.cli_ctx)
+        # The help of `aks create/update` is merged once every loader has run (an extension loaded after this
+        # one sets the owner's help again when it loads).
+        _aks_commands.register(self.cli_ctx, merge_help=bool(asked))
 
     cluster_side = CliCommandType(operations_tmpl="azext_imagecleaner.cluster#{}")
     with self.command_group(
@@ -56,13 +59,13 @@ def load_command_table(self, args):
     # Help texts load only when they can be shown: for every command when az loads everything (args is None:
     # docs, linters), on -h/--help of `aks` itself or of a command of ours, and for the image-cleaner groups,
     # whose help az shows when no subcommand is given. `aks show --help` loads none of them.
-    asked = _help_asked_for(args)
-    if asked:
+    if asked is True:
         from azext_imagecleaner._help import merge_help
 
-        for command in ("aks create", "aks update"):
-            if asked is True or command in asked:
-                merge_help(command)
+        for command in ADAPTED:
+            merge_help(command)
+    elif asked:
+        import azext_imagecleaner._help  # noqa: F401  # pylint: disable=unused-import  # the groups' help texts
 
 
 def _command_words(args):
