@@ -1,8 +1,18 @@
 """`az aks update` with the Image Cleaner flags: every row of the rules table, through the real az."""
 
+import uuid
+
 import pytest
 
-from tests.e2e.conftest import _ref, cluster_requests, image_cleaner_of, stored_image_cleaner
+from armemulator.arm.clusters import sample_cluster
+from tests.e2e.conftest import (
+    RESOURCE_GROUP,
+    Cluster,
+    _ref,
+    cluster_requests,
+    image_cleaner_of,
+    stored_image_cleaner,
+)
 
 # Writes clusters through ARM: scripts/test.sh runs these again with ETags (IMAGECLEANER_E2E_ETAGS=spec).
 pytestmark = pytest.mark.arm_writes
@@ -249,23 +259,22 @@ def test_missing_cluster_is_a_clean_error(az, emulator):
     assert not [r for r in emulator.requests() if r["method"] == "PUT"]
 
 
-def _sent(emulator, cluster):
-    return [(r["method"], r["path"].lower(), r["body"]) for r in cluster_requests(emulator, cluster)]
-
-
 @pytest.mark.parametrize("stored", [(True, 48), (False, 72), None], ids=["on", "off", "no-profile"])
-def test_the_reconcile_sends_the_put_core_sends(az, core_az, emulator, make_cluster, stored):
+def test_the_reconcile_sends_the_put_core_sends(az, core_az, emulator, stored):
     """`az aks update -g -n --yes` with no other flag is az's reconcile: core sends the cluster as read back, to
     move it to its goal state. With none of the three flags, the extension leaves the command to core."""
+    cluster = Cluster(emulator.subscription, RESOURCE_GROUP, f"c-{uuid.uuid4().hex[:10]}")
     sent = {}
     for variant, run in (("core", core_az), ("extension", az)):
-        cluster = make_cluster(image_cleaner=stored)
+        emulator.delete_cluster(*_ref(cluster))  # the same cluster, as seeded, for each
+        emulator.put_cluster(*_ref(cluster), sample_cluster(image_cleaner=stored))
+        emulator.clear_requests()
         result = run("aks", "update", *cluster.args, "--yes", "-o", "json")
         assert result.code == 0, result.err
         assert "nothing to change" not in result.err
         assert "altered by the following extension" not in result.err  # az's warning names no extension
-        sent[variant] = [(m, p.replace(cluster.name.lower(), "<name>"), b) for m, p, b in _sent(emulator, cluster)]
-        assert [m for m, _, _ in sent[variant]].count("PUT") == 1
+        sent[variant] = [(r["method"], r["path"], r["body"]) for r in cluster_requests(emulator, cluster)]
+        assert [method for method, _, _ in sent[variant]].count("PUT") == 1
         assert stored_image_cleaner(emulator, cluster) == (
             {"enabled": stored[0], "intervalHours": stored[1]} if stored else None
         )
