@@ -14,7 +14,7 @@ class ImageCleanerCommandsLoader(AzCommandsLoader):
     def __init__(self, cli_ctx=None):
         from azure.cli.core.commands import CliCommandType
 
-        custom_type = CliCommandType(operations_tmpl="azext_imagecleaner.custom#{}")
+        custom_type = CliCommandType(operations_tmpl="azext_imagecleaner.aks.handlers#{}")
         super().__init__(cli_ctx=cli_ctx, custom_command_type=custom_type)
 
     def load_command_table(self, args):

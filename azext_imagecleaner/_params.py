@@ -1,7 +1,7 @@
-"""Arguments of the `aks image-cleaner` commands, and the help of the Image Cleaner flags that `_aks_commands`
+"""Arguments of the `aks image-cleaner` commands, and the help of the Image Cleaner flags that `aks.adapter`
 gives `aks create` and `aks update` (whose other arguments are their owner's, untouched)."""
 
-from azext_imagecleaner._rules import DEFAULT_INTERVAL_HOURS, MAX_INTERVAL_HOURS, MIN_INTERVAL_HOURS
+from azext_imagecleaner.aks.rules import DEFAULT_INTERVAL_HOURS, MAX_INTERVAL_HOURS, MIN_INTERVAL_HOURS
 
 ENABLE_HELP = (
     "Turn on Image Cleaner, which removes unused vulnerable images from every Linux node. "
@@ -37,7 +37,7 @@ def load_cluster_arguments(self):
     )
     from azext_imagecleaner.access import PROBE_SECONDS, TRANSPORTS
     from azext_imagecleaner.access.run_command import DEFAULT_TIMEOUT as RUN_COMMAND_TIMEOUT
-    from azext_imagecleaner.cluster import CONTAINERS
+    from azext_imagecleaner.cluster.handlers import CONTAINERS
 
     with self.argument_context("aks image-cleaner") as c:
         c.argument("name", options_list=["--name", "-n"], help="Name of the managed cluster.")

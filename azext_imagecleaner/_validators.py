@@ -1,6 +1,6 @@
 """Argument validators: they run before the client factory, so bad input never reaches the network."""
 
-from azext_imagecleaner._rules import Flags, check_flags, parse_interval_hours
+from azext_imagecleaner.aks.rules import Flags, check_flags, parse_interval_hours
 
 
 def _flags(namespace) -> Flags:
@@ -22,7 +22,7 @@ def validate_run_images(namespace):
     """--images/--all of `aks image-cleaner run`, and --timeout, checked before anything is sent."""
     from azure.cli.core.azclierror import InvalidArgumentValueError
 
-    from azext_imagecleaner._images import run_images
+    from azext_imagecleaner.cluster.images import run_images
 
     run_images(namespace.images, namespace.run_all)
     if namespace.timeout is not None and namespace.timeout < 1:
@@ -30,7 +30,7 @@ def validate_run_images(namespace):
 
 
 def validate_exclusion_patterns(namespace):
-    from azext_imagecleaner._images import check_pattern
+    from azext_imagecleaner.cluster.images import check_pattern
 
     for pattern in namespace.images or []:
         check_pattern(pattern)
@@ -44,7 +44,7 @@ def validate_fleet_set(namespace):
         RequiredArgumentMissingError,
     )
 
-    from azext_imagecleaner._rules import FLEET_FLAGS
+    from azext_imagecleaner.aks.rules import FLEET_FLAGS
 
     namespace.interval_hours = parse_interval_hours(namespace.interval_hours, FLEET_FLAGS.interval)
     flags = Flags(enable=namespace.enable, disable=namespace.disable, interval_hours=namespace.interval_hours)
@@ -78,7 +78,7 @@ def validate_fleet_set(namespace):
 
 def validate_coverage(namespace):
     """`aks image-cleaner coverage`: one cluster (-g -n) or a fleet (--all, --ids); --since parsed."""
-    from azext_imagecleaner._history import parse_since
+    from azext_imagecleaner.monitor.history_rows import parse_since
 
     if namespace.since is not None:
         namespace.since = parse_since(namespace.since)
@@ -94,7 +94,7 @@ def validate_report(namespace):
 
     from azure.cli.core.azclierror import MutuallyExclusiveArgumentError, RequiredArgumentMissingError
 
-    from azext_imagecleaner._history import parse_since
+    from azext_imagecleaner.monitor.history_rows import parse_since
 
     if namespace.since is not None:
         namespace.since = parse_since(namespace.since)
@@ -152,7 +152,7 @@ def _ids(values):
     """Cluster resource IDs from --ids, where `@FILE` arrives as the file's text: one ID a line."""
     from azure.cli.core.azclierror import InvalidArgumentValueError
 
-    from azext_imagecleaner._selection import parse_cluster_id
+    from azext_imagecleaner.fleet.selection import parse_cluster_id
 
     if values is None:
         return None

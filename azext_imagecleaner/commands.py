@@ -1,14 +1,14 @@
 """Command table: the `aks image-cleaner` group. `aks create` and `aks update` are not registered here: whoever
-owns them (core, or an extension such as aks-preview) keeps them, and `_aks_commands` adapts them once built."""
+owns them (core, or an extension such as aks-preview) keeps them, and `aks.adapter` adapts them once built."""
 
 HELP_FLAGS = ("-h", "--help")
-# Owned by core or another extension; `_aks_commands` adapts them once az has built them.
+# Owned by core or another extension; `aks.adapter` adapts them once az has built them.
 ADAPTED = ("aks create", "aks update")
 
 
 def cf_managed_clusters(cli_ctx, *_):
     # Imported at call time so that loading the table stays cheap.
-    from azext_imagecleaner._client import cf_managed_clusters as factory
+    from azext_imagecleaner.azure.arm import cf_managed_clusters as factory
 
     return factory(cli_ctx)
 
@@ -30,13 +30,13 @@ def load_command_table(self, args):
 
     asked = _help_asked_for(args)
     if " ".join(_command_words(args)[:2]) in ADAPTED:
-        from azext_imagecleaner import _aks_commands
+        from azext_imagecleaner.aks import adapter
 
         # The help of `aks create/update` is merged once every loader has run (an extension loaded after this
         # one sets the owner's help again when it loads).
-        _aks_commands.register(self.cli_ctx, merge_help=bool(asked))
+        adapter.register(self.cli_ctx, merge_help=bool(asked))
 
-    cluster_side = CliCommandType(operations_tmpl="azext_imagecleaner.cluster#{}")
+    cluster_side = CliCommandType(operations_tmpl="azext_imagecleaner.cluster.handlers#{}")
     with self.command_group(
         "aks image-cleaner", custom_command_type=cluster_side, client_factory=cf_managed_clusters
     ) as g:
@@ -45,7 +45,7 @@ def load_command_table(self, args):
         g.custom_show_command("status", "status", table_transformer=_table("status_table"))
         g.custom_command("report", "report", table_transformer=_table("report_table"))
         g.custom_command("coverage", "coverage", table_transformer=_table("coverage_table"))
-    fleet = CliCommandType(operations_tmpl="azext_imagecleaner.fleet#{}")
+    fleet = CliCommandType(operations_tmpl="azext_imagecleaner.fleet.handlers#{}")
     with self.command_group("aks image-cleaner", custom_command_type=fleet) as g:
         g.custom_command("list", "list_clusters", table_transformer=_table("fleet_list_table"))
         g.custom_command("set", "set_clusters", table_transformer=_table("fleet_set_table"))

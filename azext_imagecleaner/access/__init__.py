@@ -8,7 +8,7 @@ gives one result per step (objects as plain dicts). Behind it, two transports:
   its VNet: the whole plan in one run-command, so one pod start per command.
 `--transport auto` uses the API server when a connection to it opens within a short bound, else run-command.
 Every failure on the way, of ARM, Azure AD, Kubernetes, the network or run-command, leaves as one az error
-worded in `_errors`.
+worded in `azure.errors`.
 """
 
 from contextlib import contextmanager
@@ -31,10 +31,10 @@ def not_found(ex):
 @contextmanager
 def connect(cmd, mc_client, resource_group, name, options, mc=None):
     """`mc`: the cluster's ARM document when the caller has read it already."""
-    from azext_imagecleaner import _errors
+    from azext_imagecleaner.azure import errors
 
     state = {}  # what is known so far, for wording an error: the cluster's facts and the AAD token source
-    with _errors.mapped(resource_group, name):
+    with errors.mapped(resource_group, name):
         try:
             state["facts"] = _facts(mc_client, resource_group, name, options, mc)
             # The caller's `with` exits this generator, and so `_open`'s context too.
@@ -43,7 +43,7 @@ def connect(cmd, mc_client, resource_group, name, options, mc=None):
                 yield kube
         except Exception as ex:
             token = state.get("token")
-            mapped = _errors.translate_cluster_access(
+            mapped = errors.translate_cluster_access(
                 ex, resource_group, name, state.get("facts"), token.object_id() if token else None
             )
             if mapped is None:
@@ -61,19 +61,19 @@ def _facts(mc_client, resource_group, name, options, mc):
 
 @contextmanager
 def _open(cmd, mc_client, resource_group, name, options, state):
-    from azext_imagecleaner import _errors
     from azext_imagecleaner.access import _plan, api_server
+    from azext_imagecleaner.azure import errors
 
     facts = state["facts"]
     if facts is None:
         if options.transport == "run-command":
-            raise _errors.access_refused("kubeconfig-with-run-command", resource_group, name)
+            raise errors.access_refused("kubeconfig-with-run-command", resource_group, name)
         with api_server.open_kube(None, options.context, kubeconfig_file=options.kubeconfig) as kube:
             yield kube
         return
     credential = _plan.credential(facts, options)
     if isinstance(credential, _plan.Refusal):
-        raise _errors.access_refused(credential.kind, resource_group, name)
+        raise errors.access_refused(credential.kind, resource_group, name)
     token = state["token"] = _aad_token(cmd, facts) if credential == "aad" else None
     fetched = {}  # the kubeconfig from ARM, fetched once, when the probe or the API-server transport needs it
     reason = None
@@ -92,7 +92,7 @@ def _open(cmd, mc_client, resource_group, name, options, state):
 
     transport = _plan.transport(facts, options, reachable)
     if isinstance(transport, _plan.Refusal):
-        raise _errors.access_refused(transport.kind, resource_group, name, reason=reason)
+        raise errors.access_refused(transport.kind, resource_group, name, reason=reason)
     if transport == "run-command":
         from azext_imagecleaner.access.run_command import RunCommandKube
 

@@ -54,7 +54,7 @@ def from_az_login(cli_ctx, tenant, subscription):
     def fetch():
         from azure.cli.core._profile import Profile
 
-        from azext_imagecleaner import _errors
+        from azext_imagecleaner.azure import errors
 
         profile = Profile(cli_ctx=cli_ctx)
         try:
@@ -65,7 +65,7 @@ def from_az_login(cli_ctx, tenant, subscription):
         try:
             (_, token, entry), _, _ = profile.get_raw_token(resource=AKS_SERVER_APP, **scope)
         except Exception as ex:  # MSAL, az and azure-identity raise many kinds; each becomes one line
-            raise _errors.token_unavailable(tenant, ex) from ex
+            raise errors.token_unavailable(tenant, ex) from ex
         return token, float(entry["expires_on"])
 
     return AadToken(fetch)

@@ -2,7 +2,7 @@
 
 import pytest
 
-import azext_imagecleaner._core as core_module
+import azext_imagecleaner.aks.core as core_module
 
 
 @pytest.fixture

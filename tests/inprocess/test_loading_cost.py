@@ -54,8 +54,17 @@ def test_commands_the_extension_does_not_own_load_only_its_loader_and_table(inst
 
 def test_update_help_loads_no_handler_machinery(installed_extension):
     modules = imported_by("aks", "update", "--help")
-    assert "azext_imagecleaner._aks_commands" in modules  # adapts the help of core's command
-    for heavy in ("custom", "_errors", "_decorators", "_client", "_format", "cluster", "fleet", "_report"):
+    assert "azext_imagecleaner.aks.adapter" in modules  # adapts the help of core's command
+    for heavy in (
+        "aks.handlers",
+        "azure.errors",
+        "aks.decorators",
+        "azure.arm",
+        "_format",
+        "cluster.handlers",
+        "fleet.handlers",
+        "eraser.report",
+    ):
         assert f"azext_imagecleaner.{heavy}" not in modules
     assert not [m for m in modules if m.startswith("kubernetes")]
 

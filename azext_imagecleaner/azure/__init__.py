@@ -1,0 +1,1 @@
+"""One module per outside Azure service (ARM, Resource Graph, Log Analytics), with error mapping and redaction."""

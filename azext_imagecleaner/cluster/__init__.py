@@ -1,0 +1,1 @@
+"""Commands on one cluster's Kubernetes side: their handlers, status, exclusion lists and image references."""
