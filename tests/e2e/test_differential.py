@@ -216,10 +216,11 @@ def _run(env, args, tag, before=None):
     return Outcome(args, completed.returncode, tag, completed.stderr, before)
 
 
-def _both(command, number, profiles, files, emulator):
+def _both(command, number, profiles, files, emulator, names):
     """{variant: Outcome} of one line, without the extension and then with it, each on the same fresh cluster
     state (a cluster to update is seeded anew; one to create is absent)."""
     name = f"diff{number:03d}{uuid.uuid4().hex[:6]}"
+    names.append(name)  # for the fixture to delete
     args = command_line(command, _values(emulator.subscription, name, files))
     outcomes = {}
     for variant in ("core", "extension"):
@@ -245,12 +246,22 @@ def runs(request, profiles, files, emulator):
     emulator.configure(operation_seconds=0, feature_registered=True, etags_default=False)
     # The resource group the lines name exists before any of them runs, as in azure-cli's tests.
     emulator.put_cluster(emulator.subscription, RESOURCE_GROUP, "differential-anchor", sample_cluster())
-    with ThreadPoolExecutor(WORKERS) as pool:
-        futures = {
-            _id(c): pool.submit(_both, c, n, profiles, files, emulator) for n, c in enumerate(LINES) if _id(c) in chosen
-        }
-        outcomes = {key: future.result() for key, future in futures.items()}
-    return outcomes, emulator.requests()
+    names = []
+    try:
+        with ThreadPoolExecutor(WORKERS) as pool:
+            futures = {
+                _id(c): pool.submit(_both, c, n, profiles, files, emulator, names)
+                for n, c in enumerate(LINES)
+                if _id(c) in chosen
+            }
+            outcomes = {key: future.result() for key, future in futures.items()}
+        return outcomes, emulator.requests()
+    finally:
+        # The session's emulator serves the other modules: a fleet command with --all there must not meet the
+        # clusters made here (a line with a second cluster names it with a "b").
+        for name in [*names, "differential-anchor"]:
+            for cluster in (name, name + "b"):
+                emulator.delete_cluster(emulator.subscription, RESOURCE_GROUP, cluster)
 
 
 @pytest.mark.parametrize("command", LINES, ids=_id)
