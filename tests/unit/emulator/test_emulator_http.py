@@ -13,6 +13,9 @@ from armemulator.arm.store import Store
 from armemulator.certs import make_certificates
 from armemulator.server import EmulatorServer
 
+# No az in these tests: the az-release matrix (scripts/test-matrix.sh) leaves them out.
+pytestmark = pytest.mark.same_on_every_az
+
 API = "api-version=2026-06-01"
 RG_PATH = f"/subscriptions/{SUB}/resourceGroups/rg"
 MC_PATH = f"{RG_PATH}/providers/Microsoft.ContainerService/managedClusters"

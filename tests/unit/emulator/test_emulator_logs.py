@@ -15,6 +15,9 @@ from armemulator.loganalytics import agent, endpoint
 from armemulator.loganalytics.store import LogStore
 from tests.unit.monitor.test_history import WORKSPACE, doc, settings
 
+# No az in these tests: the az-release matrix (scripts/test-matrix.sh) leaves them out.
+pytestmark = pytest.mark.same_on_every_az
+
 LEGACY = settings("v1")
 MULTILINE_ON = '[log_collection_settings.enable_multiline_logs]\nenabled = "true"\n'
 MULTILINE = {"data": {agent.SETTINGS_KEY: settings()["data"][agent.SETTINGS_KEY] + MULTILINE_ON}}

@@ -14,6 +14,9 @@ from azext_imagecleaner.aks.rules import Flags
 from azext_imagecleaner.azure import resource_graph
 from azext_imagecleaner.monitor import coverage_query, history_query
 
+# No az in these tests: the az-release matrix (scripts/test-matrix.sh) leaves them out.
+pytestmark = pytest.mark.same_on_every_az
+
 LOG_SCHEMA = tables.schema()
 GRAPH_SCHEMA = {"Resources": dict(graph.RESOURCES)}
 
