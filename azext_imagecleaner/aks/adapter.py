@@ -47,11 +47,9 @@ def _merge_help(_cli_ctx, commands_loader=None, **_):
 
 def image_cleaner_flags_given(values):
     """Whether any of the three flags is on the command line (`values`: the parsed arguments by name)."""
-    return bool(
-        values.get("enable_image_cleaner")
-        or values.get("disable_image_cleaner")
-        or values.get("image_cleaner_interval_hours") is not None
-    )
+    from azext_imagecleaner.aks.rules import flags_from_raw
+
+    return flags_from_raw(values).given
 
 
 def _on_arguments_parsed(_cli_ctx, command=None, args=None, **_):

@@ -9,19 +9,11 @@ unless the user gave --if-match or --if-none-match, which core sends as given.
 
 from knack.log import get_logger
 
-from azext_imagecleaner.aks.rules import Flags, Profile, decide, limitation_warnings
+from azext_imagecleaner.aks.rules import Profile, decide, flags_from_raw, limitation_warnings
 
 logger = get_logger(__name__)
 
 VIRTUAL_NODE_ADDON = "aciconnectorlinux"
-
-
-def flags_from_raw(raw_param) -> Flags:
-    return Flags(
-        enable=bool(raw_param.get("enable_image_cleaner")),
-        disable=bool(raw_param.get("disable_image_cleaner")),
-        interval_hours=raw_param.get("image_cleaner_interval_hours"),
-    )
 
 
 def profile_of(mc):

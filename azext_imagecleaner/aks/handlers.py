@@ -91,8 +91,8 @@ def settle_for_owner(cmd, command_args, defaults, owner):
     arguments in `command_args` set to exactly what the rules decided, so that the owner's own Image Cleaner step
     (core's, which aks-preview inherits) stores that.
     """
-    from azext_imagecleaner.aks.decorators import decision_for, flags_from_raw, profile_of
-    from azext_imagecleaner.aks.rules import needs_write
+    from azext_imagecleaner.aks.decorators import decision_for, profile_of
+    from azext_imagecleaner.aks.rules import flags_from_raw, needs_write
     from azext_imagecleaner.azure import errors
     from azext_imagecleaner.azure.arm import cf_managed_clusters
 

@@ -58,6 +58,15 @@ class Flags(NamedTuple):
         return self.enable or self.disable or self.interval_hours is not None
 
 
+def flags_from_raw(raw_param) -> Flags:
+    """The flags as az parsed them (a command's arguments by name)."""
+    return Flags(
+        enable=bool(raw_param.get("enable_image_cleaner")),
+        disable=bool(raw_param.get("disable_image_cleaner")),
+        interval_hours=raw_param.get("image_cleaner_interval_hours"),
+    )
+
+
 class Decision(NamedTuple):
     """The profile to store (None: leave the cluster's as it is) and what to tell the user."""
 
