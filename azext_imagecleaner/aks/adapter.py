@@ -109,10 +109,17 @@ def adapt(command, owner):
             # A command-level validator makes az skip every argument-level one (knack's invocation).
             command.validator = _both(validate_image_cleaner_flags, command.validator)
     defaults = {dest: argument.type.settings.get("default") for dest, argument in command.arguments.items()}
+    owner_handler = command.handler
     if owner is None:
-        _own(command)
+        with_flags = _own(command)
     else:
-        command.handler = _delegating(command.name, owner, command.handler, defaults)
+        with_flags = _delegating(command.name, owner, owner_handler, defaults)
+
+    def handler(command_args):
+        # None of the three flags: the owner's command as the owner runs it (core's reconcile with --yes included).
+        return (with_flags if image_cleaner_flags_given(command_args) else owner_handler)(command_args)
+
+    command.handler = handler
 
 
 def _both(first, second):
@@ -124,7 +131,8 @@ def _both(first, second):
 
 
 def _own(command):
-    """Core owns the command: this extension's handler does the work, with core's own pieces (handlers.py)."""
+    """Core owns the command: the handler for a command line with Image Cleaner flags, this extension's, with core's
+    own pieces (handlers.py)."""
     from azure.cli.core.commands import ExtensionCommandSource
 
     from azext_imagecleaner import EXTENSION_NAME
@@ -134,30 +142,25 @@ def _own(command):
     command._imagecleaner_owner_source = command.command_source  # pylint: disable=protected-access
     command.command_source = ExtensionCommandSource(overrides_command=True, extension_name=EXTENSION_NAME)
     name = command.name
-    owner_handler = command.handler
 
     def handler(command_args):
         from azext_imagecleaner.aks import handlers
         from azext_imagecleaner.aks.core import core
         from azext_imagecleaner.azure.arm import cf_managed_clusters
 
-        if not image_cleaner_flags_given(command_args):
-            # None of the three flags: core's command as core runs it (its reconcile with --yes included).
-            return owner_handler(command_args)
         cmd = command_args.pop("cmd")
         core()  # a core that does not fit says so here, before login or any request
         operation = handlers.aks_create if name == "aks create" else handlers.aks_update
         return operation(cmd, cf_managed_clusters(cmd.cli_ctx), **command_args)
 
-    command.handler = handler
+    return handler
 
 
 def _delegating(name, owner, owner_handler, defaults):
-    """Another extension owns the command: the rules first, then its handler with the resolved values."""
+    """Another extension owns the command: for a command line with Image Cleaner flags, the rules first, then its
+    handler with the resolved values."""
 
     def handler(command_args):
-        if not image_cleaner_flags_given(command_args):
-            return owner_handler(command_args)
         if name == "aks update":
             from azext_imagecleaner.aks import handlers
 

@@ -85,7 +85,8 @@ def nothing_to_change(resource_group_name, name, profile):
 
 
 def settle_for_owner(cmd, command_args, defaults, owner):
-    """Before another extension's `aks update` runs: the rules that need the cluster, on the cluster as read.
+    """Before another extension's `aks update` runs with Image Cleaner flags: the rules that need the cluster, on the
+    cluster as read.
 
     Returns the cluster as read when nothing would change (no update is sent), else None, with the Image Cleaner
     arguments in `command_args` set to exactly what the rules decided, so that the owner's own Image Cleaner step
@@ -97,8 +98,6 @@ def settle_for_owner(cmd, command_args, defaults, owner):
     from azext_imagecleaner.azure.arm import cf_managed_clusters
 
     flags = flags_from_raw(command_args)
-    if not flags.given:
-        return None
     resource_group_name, name = command_args["resource_group_name"], command_args["name"]
     with errors.mapped(resource_group_name, name):
         mc = cf_managed_clusters(cmd.cli_ctx).get(resource_group_name, name)
