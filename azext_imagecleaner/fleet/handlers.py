@@ -121,6 +121,9 @@ def set_clusters(
 def _run_paced(cmd, targets, pacer, apply):
     """Apply `apply` to every target on min(--max-parallel, targets) workers, taking clusters round robin from
     the subscriptions whose pace allows one more; rows as they finish."""
+    from azext_imagecleaner.azure.arm import resolve_models
+
+    resolve_models()  # before the workers share the SDK's model classes
     queues = {}
     for target in targets:
         queues.setdefault(target.subscription, deque()).append(target)
