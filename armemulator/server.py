@@ -353,16 +353,21 @@ class Handler(BaseHTTPRequestHandler):
         return {
             "Azure-AsyncOperation": f"{base}/operations/{operation_id}?{api}",
             "Location": f"{base}/operationresults/{operation_id}?{api}",
-            "Retry-After": 1,
+            **self._retry_after(),
         }
+
+    def _retry_after(self):
+        """Retry-After of a running operation's answers, as set (store.operation_retry_after; AKS sends none)."""
+        seconds = self.store.operation_retry_after
+        return {} if seconds is None else {"Retry-After": seconds}
 
     def _operation(self, op, what, **_):
         status = self.store.operation(op)
+        running = status["status"] == "InProgress"
         if what.lower() == "operations":
-            # As ARM does: while the operation runs, Retry-After says when to poll again.
-            self._send(200, status, {"Retry-After": 1} if status["status"] == "InProgress" else {})
-        elif status["status"] == "InProgress":
-            self._send(202, None, {"Retry-After": 1})
+            self._send(200, status, self._retry_after() if running else {})
+        elif running:
+            self._send(202, None, self._retry_after())
         else:
             self._send(204)
 
@@ -713,6 +718,7 @@ class Handler(BaseHTTPRequestHandler):
 # Each setting of the control API's config: (what holds it, given the handler; its attribute; its type).
 _SETTINGS = {
     "operation_seconds": (lambda h: h.store, "operation_seconds", float),
+    "operation_retry_after": (lambda h: h.store, "operation_retry_after", lambda v: None if v is None else int(v)),
     "feature_registered": (lambda h: h.store, "feature_registered", bool),
     "page_size": (lambda h: h.server, "page_size", int),
     "kube_run_seconds": (lambda h: h.store, "kube_run_seconds", float),

@@ -54,6 +54,11 @@ class Store:
         self.clock = clock
         self.tenant = tenant
         self.operation_seconds = float(operation_seconds)
+        # Retry-After on a long-running operation's answers, or None for none. AKS sends none: in azure-cli's
+        # recording test_aks_update_with_image_cleaner the PUT and every poll of its Azure-AsyncOperation come
+        # without one, and az polls every 30 s (azure-core's default), each update taking about 2 minutes
+        # (12:02:53 to 12:04:54). 1 by default, so that tests of short operations are not held 30 s a poll.
+        self.operation_retry_after = 1
         self.state_file = state_file
         self.subscriptions = {}
         self.resource_groups = {}

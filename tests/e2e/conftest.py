@@ -135,6 +135,7 @@ def fresh_emulator(emulator):
     emulator.reset()
     emulator.configure(
         operation_seconds=0,
+        operation_retry_after=1,
         feature_registered=True,
         page_size=100,
         kube_run_seconds=0.5,
