@@ -309,9 +309,14 @@ long-summary: >-
     update sends If-Match with it and reads the cluster again if someone else changed it (without one, as the live
     service mostly answers, a concurrent change cannot be detected); throttling (429) and 5xx are retried as
     Retry-After asks, within a time budget for each request; a cluster busy with another operation is waited for
-    (--busy-timeout). A table at the end says what happened to each cluster ("changed, not confirmed" when the
-    change was accepted but its end could not be read); the exit code is 1 if any cluster failed, and
-    --output-failures writes their IDs.
+    (--busy-timeout). Once a cluster's change is accepted, the next cluster is sent, and every accepted operation
+    is waited for at once, as AKS runs them side by side: the whole fleet takes about one operation (about two
+    minutes) plus the time to send the changes, until --timeout. With --no-wait the command returns once every
+    change is accepted, each row with its operation's URL. A table at the end says what happened to each cluster
+    ("changed, not confirmed" when the change was accepted but its end could not be read, "still running" when its
+    operation had not ended at --timeout); the exit code is 1 if any cluster failed or is still running, and
+    --output-failures writes their IDs. On a terminal, progress (n of N done) is shown on stderr, except with
+    --only-show-errors.
 examples:
   - name: Turn Image Cleaner on for every cluster the login can see.
     text: az aks image-cleaner set --enable --all
@@ -322,10 +327,16 @@ examples:
         az aks image-cleaner set --disable --ids
         /subscriptions/SUB/resourceGroups/RG/providers/Microsoft.ContainerService/managedClusters/c1
         /subscriptions/SUB/resourceGroups/RG/providers/Microsoft.ContainerService/managedClusters/c2
-  - name: Every cluster of a management group, keeping the IDs of those that fail.
+  - name: Every cluster of a management group, keeping the IDs of those that fail or are still running.
     text: az aks image-cleaner set --enable --all --management-group Platform --output-failures failed.txt
   - name: Only the clusters that failed last time, from the file --output-failures wrote.
     text: az aks image-cleaner set --enable --ids @failed.txt
   - name: Every cluster of two subscriptions, at most ten at a time.
     text: az aks image-cleaner set --enable --all --subscriptions Prod Dev --max-parallel 10
+  - name: Send the changes and return; later, list the clusters whose operation has not succeeded yet.
+    text: |
+        az aks image-cleaner set --enable --all --no-wait -o table
+        az aks image-cleaner list --query "[?provisioningState!='Succeeded']" -o table
+  - name: In CI, give the operations 15 minutes at most, and fail the job if any cluster failed or is still running.
+    text: az aks image-cleaner set --enable --all --timeout 900 --only-show-errors -o none
 """

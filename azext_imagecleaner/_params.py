@@ -245,4 +245,19 @@ def load_fleet_arguments(self):
             type=int,
             help="Seconds to wait for a cluster busy with another operation before it counts as failed.",
         )
+        c.argument(
+            "timeout",
+            type=int,
+            help="Seconds, from the start, to wait for the clusters' operations; one still running then is listed "
+            "as 'still running' and the exit code is 1.",
+        )
+        # Not az's supports_no_wait (whose `no_wait` az keeps out of a handler's arguments otherwise): az prints
+        # nothing after its --no-wait, and here each row carries its operation.
+        c.argument(
+            "return_when_accepted",
+            options_list=["--no-wait"],
+            action="store_true",
+            help="Return once every change is accepted, with each cluster's operation URL, instead of waiting for "
+            "the operations to end.",
+        )
         c.argument("dry_run", action="store_true", help="Show what would change, and change nothing.")

@@ -74,6 +74,8 @@ def validate_fleet_set(namespace):
         raise InvalidArgumentValueError(f"--max-parallel {namespace.max_parallel} must be from 1 to 100.")
     if namespace.busy_timeout < 0:
         raise InvalidArgumentValueError(f"--busy-timeout {namespace.busy_timeout} must be 0 or more seconds.")
+    if namespace.timeout < 1:
+        raise InvalidArgumentValueError(f"--timeout {namespace.timeout} must be 1 or more seconds.")
 
 
 def validate_coverage(namespace):

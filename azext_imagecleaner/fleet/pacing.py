@@ -86,6 +86,11 @@ class Pacer:
         state.slow_start = False
         state.last_decrease = now
 
+    def paused_until(self, subscription):
+        """When the subscription's pause after a 429 ends (a time of `clock`; in the past when not paused)."""
+        with self.lock:
+            return self._of(subscription).paused_until
+
     def limit(self, subscription):
         with self.lock:
             return self._of(subscription).limit
