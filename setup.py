@@ -3,7 +3,7 @@
 
 from setuptools import find_packages, setup
 
-VERSION = "1.1.1"
+VERSION = "1.2.0"
 
 CLASSIFIERS = [
     "Development Status :: 4 - Beta",

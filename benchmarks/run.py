@@ -194,17 +194,32 @@ def fleet(work, wheel, size):
         process.terminate()
 
 
-def fleet_at_scale(work, wheel, subscriptions, per_subscription, sample, max_parallel=None):
-    """`set --enable --all` on subscriptions x per_subscription clusters (2 s operations, ARM's throttling per
-    subscription), against core's shell loop measured on `sample` clusters and extrapolated."""
+# AKS's own pace: an update of Image Cleaner took about 2 minutes from PUT to Succeeded (12:02:53 to 12:04:54), and
+# neither the PUT nor the operation's status carried a Retry-After (azure-cli's recording
+# test_aks_update_with_image_cleaner), so az polls every 30 s, azure-core's default.
+AKS_OPERATION_SECONDS = 120
+AKS_RETRY_AFTER = None
+
+
+def fleet_at_scale(
+    work, wheel, subscriptions, per_subscription, sample, max_parallel=None, operation_seconds=2, retry_after=1
+):
+    """`set --enable --all` on subscriptions x per_subscription clusters (operations of `operation_seconds`, their
+    answers with `retry_after` or none; ARM's throttling per subscription), against core's shell loop measured on
+    `sample` clusters and extrapolated; then `set --no-wait` on the fleet seeded afresh."""
     import resource
 
     process, emulator = start_emulator(
-        os.path.join(work, "scale"), "--operation-seconds", "2", "--subscriptions", str(subscriptions)
+        os.path.join(work, f"scale-{operation_seconds:g}"),
+        "--operation-seconds",
+        str(operation_seconds),
+        "--subscriptions",
+        str(subscriptions),
     )
     try:
         subs = [f"00000000-0000-0000-0000-{n:012d}" for n in range(1, subscriptions + 1)]
         envs = {"core": profile(emulator, work, "scale-core"), "extension": profile(emulator, work, "scale-ext", wheel)}
+        emulator.configure(operation_retry_after=retry_after)
         emulator.throttle("write", rate=10, burst=200)
         emulator.throttle("read", rate=25, burst=250)
         emulator.seed_fleet(subs, per_subscription, image_cleaner=(False, 72))
@@ -222,14 +237,34 @@ def fleet_at_scale(work, wheel, subscriptions, per_subscription, sample, max_par
         requests = emulator.requests()
         results = json.loads(completed.stdout or "[]")
         found = [line for line in completed.stderr.splitlines() if "Found " in line and "cluster(s) in" in line]
-        lost = 0
-        for sub in subs:
-            for number in range(per_subscription):
-                doc = emulator.cluster(sub, f"fleet-rg-{number % 5}", f"fleet-{number:04d}")
-                lost += doc["properties"]["securityProfile"].get("imageCleaner") != {
-                    "enabled": True,
-                    "intervalHours": 72,
-                }
+
+        def lost_updates():
+            lost = 0
+            for sub in subs:
+                for number in range(per_subscription):
+                    doc = emulator.cluster(sub, f"fleet-rg-{number % 5}", f"fleet-{number:04d}")
+                    lost += doc["properties"]["securityProfile"].get("imageCleaner") != {
+                        "enabled": True,
+                        "intervalHours": 72,
+                    }
+            return lost
+
+        lost = lost_updates()
+        throttled_reads = [r for r in requests if r["status"] == 429 and r["method"] == "GET"]
+        # A throttled read recovered when the same URL was read again and answered 200 later.
+        recovered = sum(
+            1
+            for t in throttled_reads
+            if any(r["path"] == t["path"] and r["status"] == 200 and r["time"] > t["time"] for r in requests)
+        )
+
+        # --no-wait on the fleet seeded afresh: once every PUT is accepted.
+        emulator.seed_fleet(subs, per_subscription, image_cleaner=(False, 72))
+        emulator.clear_requests()
+        no_wait, no_wait_s = run_az(["aks", "image-cleaner", "set", "--enable", "--all", "--no-wait", "-o", "json"],
+                                    envs["extension"])  # fmt: skip
+        accepted = sum(1 for r in json.loads(no_wait.stdout or "[]") if r.get("result") == "accepted")
+        time.sleep(operation_seconds + 1)  # the accepted operations end before core's loop is measured
 
         # Core: a shell loop of `az aks update`, one cluster after another, on a sample, extrapolated.
         emulator.seed_fleet(subs[:1], sample, prefix="sample", group="sample-rg", image_cleaner=(False, 72))
@@ -245,7 +280,8 @@ def fleet_at_scale(work, wheel, subscriptions, per_subscription, sample, max_par
         per_cluster = (time.perf_counter() - start) / sample
         core_s = per_cluster * total
         row = {
-            "benchmark": f"fleet of {total} in {subscriptions} subscriptions: set --enable --all vs core loop"
+            "benchmark": f"fleet of {total} in {subscriptions} subscriptions, {operation_seconds:g} s operations"
+            f"{'' if retry_after else ' without Retry-After'}: set --enable --all vs core loop"
             + (f" (--max-parallel {max_parallel})" if max_parallel else ""),
             "core_s": round(core_s, 1),
             "core_note": f"{sample} clusters measured ({per_cluster:.2f} s each), extrapolated to {total}",
@@ -256,8 +292,17 @@ def fleet_at_scale(work, wheel, subscriptions, per_subscription, sample, max_par
             "failed_clusters": sum(1 for r in results if r.get("result") == "failed"),
             "unconfirmed_clusters": sum(1 for r in results if r.get("result") == "changed, not confirmed"),
             "lost_updates": lost,
+            "still_running_clusters": sum(1 for r in results if r.get("result") == "still running"),
+            "operation_seconds": operation_seconds,
+            "operation_retry_after": retry_after,
             "requests": len(requests),
+            "operation_polls": sum(1 for r in requests if "/operations/" in r["path"].lower()),
             "throttled_requests": sum(1 for r in requests if r["status"] == 429),
+            "throttled_reads": len(throttled_reads),
+            "throttled_reads_recovered": recovered,
+            "no_wait_s": round(no_wait_s, 1),
+            "no_wait_accepted": accepted,
+            "no_wait_exit_code": no_wait.returncode,
             "discovery_in_command": found[-1].split("Found ", 1)[-1] if found else None,
             "list_command_s": round(list_s, 2),
             "listed_clusters": len(json.loads(listed.stdout or "[]")),
@@ -544,6 +589,17 @@ def instruction_rows(commands, envs, before=None):
     return rows
 
 
+def fleet_at_scales(work, wheel, args):
+    """The fleet at scale at AKS's real operation time (120 s, no Retry-After), then at 2 s as before."""
+    size = (args.scale_subscriptions, args.scale_per_subscription)
+    return [
+        fleet_at_scale(
+            work, wheel, *size, args.aks_sample, operation_seconds=AKS_OPERATION_SECONDS, retry_after=AKS_RETRY_AFTER
+        ),
+        fleet_at_scale(work, wheel, *size, args.scale_sample),
+    ]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=7)
@@ -552,7 +608,10 @@ def main():
     parser.add_argument("--scale-subscriptions", type=int, default=10)
     parser.add_argument("--scale-per-subscription", type=int, default=100)
     parser.add_argument("--scale-sample", type=int, default=10, help="clusters core's loop is measured on")
-    parser.add_argument("--only-scale", action="store_true", help="run the fleet-at-scale row alone")
+    parser.add_argument("--only-scale", action="store_true", help="run the fleet-at-scale rows alone")
+    parser.add_argument(
+        "--aks-sample", type=int, default=2, help="clusters core's loop is measured on at AKS's 2-minute operations"
+    )
     parser.add_argument("--only-fleet", action="store_true", help="run the two fleet rows alone")
     parser.add_argument("--only-private", action="store_true", help="run the private-cluster rows alone")
     parser.add_argument("--only-history", action="store_true", help="run the fleet-history row alone")
@@ -573,9 +632,7 @@ def main():
         "only_history": ("results-history.json", lambda: fleet_histories(work, wheel)),
         "only_scale": (
             "results-scale.json",
-            lambda: [
-                fleet_at_scale(work, wheel, args.scale_subscriptions, args.scale_per_subscription, args.scale_sample)
-            ],
+            lambda: fleet_at_scales(work, wheel, args),
         ),
         "only_fleet": (
             "results-fleet.json",
@@ -640,9 +697,7 @@ def main():
     rows += private_cluster(work, wheel, start_seconds=args.private_start_seconds)
     if not args.skip_fleet:
         rows.append(fleet(work, wheel, args.fleet_size))
-        rows.append(
-            fleet_at_scale(work, wheel, args.scale_subscriptions, args.scale_per_subscription, args.scale_sample)
-        )
+        rows += fleet_at_scales(work, wheel, args)
         rows += fleet_histories(work, wheel)
     _write(rows, "results.json")
 
