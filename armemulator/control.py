@@ -95,6 +95,15 @@ class Emulator:
             "POST", f"clusters/{subscription}/{resource_group}/{name}/node-fault", {"node": node, "fault": fault}
         )
 
+    def restart_controller(self, subscription, resource_group, name, restarts=1, reason="OOMKilled", orphans=0):
+        """The Eraser controller restarted `restarts` times, the last for `reason`, leaving `orphans` PodTemplates
+        whose ImageJob is gone (eraser-dev/eraser#912)."""
+        body = {"restarts": restarts, "reason": reason, "orphans": orphans}
+        self._call("POST", f"clusters/{subscription}/{resource_group}/{name}/controller-restart", body)
+
+    def workspace_retention(self, workspace_id, days):
+        return self._call("POST", "workspace-retention", {"id": workspace_id, "days": days})
+
     def monitoring(self, subscription, resource_group, name, **settings):
         """The data collection rule of the cluster's Container Insights: interval_minutes, exclude_namespaces."""
         return self._call("POST", f"clusters/{subscription}/{resource_group}/{name}/monitoring", settings)

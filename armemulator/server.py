@@ -220,6 +220,11 @@ class Handler(BaseHTTPRequestHandler):
             ("POST", _MC + r"/runcommand", self._run_command),
             ("GET", _MC + r"/commandresults/(?P<command_id>[^/]+)", self._command_result),
             ("GET", _OPERATION, self._operation),
+            (
+                "GET",
+                _RG + r"/providers/microsoft\.operationalinsights/workspaces/(?P<workspace>[^/]+)",
+                self._get_workspace,
+            ),
             ("POST", r"/providers/microsoft\.resourcegraph/resources", self._graph_query),
         ]
         for route_method, pattern, handler in routes:
@@ -371,6 +376,20 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self._send(204)
 
+    def _get_workspace(self, sub, rg, workspace, **_):
+        """A Log Analytics workspace's ARM document, as `az monitor log-analytics workspace show` reads it: the
+        workspaces the clusters' monitoring add-ons send to (loganalytics/store.py)."""
+        wanted = f"/subscriptions/{sub}/resourcegroups/{rg}/providers/microsoft.operationalinsights/workspaces/"
+        found = self.store.logs.workspaces.get(f"{wanted}{workspace}".lower())
+        if found is None:
+            raise ArmError(
+                404,
+                "ResourceNotFound",
+                f"The Resource 'Microsoft.OperationalInsights/workspaces/{workspace}' under resource group '{rg}' "
+                "was not found.",
+            )
+        self._send(200, found)
+
     def _credentials(self, sub, rg, name, which, query, **_):
         doc = self.store.get_cluster(sub, rg, name)
         user = "clusterAdmin" if which.lower() == "listclusteradmincredential" else "clusterUser"
@@ -493,6 +512,7 @@ class Handler(BaseHTTPRequestHandler):
             ("PUT", "management-groups"): lambda: self._management_groups(body),
             ("POST", "fleet"): lambda: self._seed_fleet(body),
             ("GET", "logs"): self.store.logs.stats,
+            ("POST", "workspace-retention"): lambda: self.store.logs.set_retention(body["id"], int(body["days"])),
         }
         try:
             if (method, "/".join(parts)) in routes:
@@ -525,7 +545,17 @@ class Handler(BaseHTTPRequestHandler):
         "monitoring": "_c_monitoring",
         "nodes": "_c_node",
         "operation": "_c_operation",
+        "controller-restart": "_c_controller_restart",
     }
+
+    def _c_controller_restart(self, sub, rg, name, body):
+        """{"restarts": N, "reason": "OOMKilled", "orphans": P}: the Eraser controller's restarts, and the
+        PodTemplates they left behind (eraser/controller.py)."""
+        with self.store.lock:
+            self.store.eraser_of(sub, rg, name).restart_controller(
+                int(body.get("restarts", 1)), body.get("reason", "OOMKilled"), int(body.get("orphans", 0))
+            )
+        return 204, None
 
     def _c_kube(self, sub, rg, name, _body):
         with self.store.lock:

@@ -135,6 +135,43 @@ class EraserController:
             phase="Running",
             image_tag=ERASER_VERSION,
         )
+        self._controller_status(restarts=0, reason=None)
+
+    def _controller_status(self, restarts, reason):
+        """The controller pod's container status: ready and running, after `restarts` restarts whose last ended
+        with `reason` (OOMKilled: eraser-dev/eraser#487, #1169; the kubelet's exit code 137 for a kill)."""
+        pod = self.cluster.pods[(KUBE_SYSTEM, CONTROLLER_POD)]["object"]
+        status = {
+            "name": "manager",
+            "ready": True,
+            "started": True,
+            "restartCount": restarts,
+            "image": f"mcr.microsoft.com/oss/eraser/eraser-manager:{ERASER_VERSION}",
+            "state": {"running": {"startedAt": now_iso(self.cluster.wall())}},
+            "lastState": {},
+        }
+        if restarts and reason:
+            status["lastState"] = {
+                "terminated": {
+                    "reason": reason,
+                    "exitCode": 137 if reason == "OOMKilled" else 1,
+                    "finishedAt": now_iso(self.cluster.wall() - 5),
+                }
+            }
+        pod["status"]["containerStatuses"] = [status]
+        pod["status"]["conditions"] = [{"type": "Ready", "status": "True"}]
+        pod["metadata"]["resourceVersion"] = self.cluster.bump()
+
+    def restart_controller(self, restarts, reason="OOMKilled", orphans=0):
+        """The controller was killed and restarted `restarts` times, the last for `reason`; each restart left the
+        PodTemplate of the ImageJob it was running behind (eraser-dev/eraser#912: `orphans` of them, whose ImageJob
+        is gone), and "PodTemplate not found" follows (#868, #1051)."""
+        if not self.installed:
+            raise KubeError(409, "Conflict", "Image Cleaner is not installed on this cluster")
+        self._controller_status(restarts, reason)
+        for number in range(orphans):
+            job = f"imagejob-{hashlib.sha1(f'lost-{self.runs}-{number}'.encode()).hexdigest()[:5]}"
+            self._pod_template(job, str(uuid.uuid4()), self.cluster.wall() - 3600 * (number + 1))
 
     def forget(self, imagelist_name):
         """The ImageList was deleted: the next one with that name is new to the controller."""
@@ -167,6 +204,8 @@ class EraserController:
             run = self.jobs.get(name)
             if run and run["deleted_at"] is not None and run["deleted_at"] <= now:
                 del cluster.imagejobs[name]
+                # The PodTemplate goes with its owner, the ImageJob (Kubernetes' garbage collector).
+                cluster.podtemplates.pop((KUBE_SYSTEM, name), None)
 
     def set_node_fault(self, node, fault):
         if node not in self.node_images or fault not in (None, *logs.NODE_FAULTS, *pods.COVERAGE_FAULTS):
@@ -326,7 +365,23 @@ class EraserController:
             "status": {"desired": 0, "succeeded": 0, "failed": 0, "skipped": 0, "phase": "Running"},
         }
         self.jobs[name] = {"pods": [], "manual": manual, "deleted_at": None}
+        self._pod_template(name, self.cluster.imagejobs[name]["metadata"]["uid"], started)
         return name
+
+    def _pod_template(self, job, job_uid, started):
+        """The PodTemplate the controller makes for an ImageJob's worker pods, in its namespace, named as the job
+        and owned by it (eraser-dev/eraser controllers/imagejob; the worker pods' owner)."""
+        meta = {
+            "name": job,
+            "ownerReferences": [{"apiVersion": "eraser.sh/v1", "kind": "ImageJob", "name": job, "uid": job_uid,
+                                 "controller": True, "blockOwnerDeletion": True}],
+        }  # fmt: skip
+        self.cluster.podtemplates[(KUBE_SYSTEM, job)] = {
+            "apiVersion": "v1",
+            "kind": "PodTemplate",
+            "metadata": dict(self.cluster._new_meta(meta, KUBE_SYSTEM), creationTimestamp=now_iso(started)),
+            "template": {"metadata": {"labels": {WORKER_TYPE: "collector"}}, "spec": {"containers": []}},
+        }
 
     def _job_status(self, name):
         """The ImageJob's counts and phase from its pods: finished when none is Pending or Running; Failed on any

@@ -10,7 +10,9 @@ call's fields in source order, then `error` and `stacktrace` on error lines.
   silently, the scanner passes the vulnerable ones (and, with deleteFailedImages, those it could not scan) to
   the remover, whose `given` is then the image ID, the name only in the `name` object.
 - Prune (`*`) logs `removed image` with only `digest`, and an excluded or failing image once per alias.
-- Node faults: a runtime the containers cannot reach (the shape of eraser-dev/eraser#594), or a scanner crash.
+- Node faults: a runtime the containers cannot reach (the shape of eraser-dev/eraser#594), a scanner crash, or a
+  vulnerability DB trivy cannot download (ghcr.io's rate limit, aquasecurity/trivy-db#442, trivy-action#389):
+  then every image's scan fails, and with deleteFailedImages every unused image is removed.
 """
 
 import hashlib
@@ -21,7 +23,14 @@ CRI_PATH = "/run/cri/cri.sock"
 TRIVY_VERSION = "0.57.1"
 RUNTIME_UNREACHABLE = "runtime-unreachable"
 SCANNER_PANIC = "scanner-panic"
-NODE_FAULTS = (RUNTIME_UNREACHABLE, SCANNER_PANIC)
+SCANNER_DB_UNAVAILABLE = "scanner-db-unavailable"
+NODE_FAULTS = (RUNTIME_UNREACHABLE, SCANNER_PANIC, SCANNER_DB_UNAVAILABLE)
+# trivy's error when ghcr.io refuses the DB download (the shape reported in aquasecurity/trivy-db#442).
+DB_DOWNLOAD_ERROR = (
+    "FATAL\tinit error: DB error: failed to download vulnerability DB: database download error: OCI repository "
+    "error: 1 error occurred:\n\t* GET https://ghcr.io/v2/aquasecurity/trivy-db/manifests/2: TOOMANYREQUESTS: "
+    "retry-after: 1.012357ms, allowed: 44000/minute"
+)
 _DIAL_ERROR = (
     'rpc error: code = Unavailable desc = connection error: desc = "transport: Error while dialing: '
     f'dial unix {CRI_PATH}: connect: no such file or directory"'
@@ -119,9 +128,10 @@ def scheduled_run(node, inventory, exclusions, matches, wall, fault=None):
     for ref in unused:
         refs = objects[ref]["names"]
         scanner.info("scanning image with id", imageID=image_id(ref), refs=refs)
+        scan_fails = inventory[ref].get("scan_fails") or fault == SCANNER_DB_UNAVAILABLE
         for name in refs:  # types.go: one line per reference tried, until one scans
             scanner.info("scanning image with ref", ref=name)
-            if not inventory[ref].get("scan_fails"):
+            if not scan_fails:
                 break
         if fault == SCANNER_PANIC:
             # A Go panic goes to stderr, outside zap: the container log ends with it.
@@ -137,14 +147,13 @@ def scheduled_run(node, inventory, exclusions, matches, wall, fault=None):
             remover.info("imageListPtr is empty, waiting for scan erase path")
             return _texts(collector, scanner, remover), True
         facts = inventory[ref]
-        if facts.get("scan_fails"):
-            scanner.error(
-                "error scanning image",
-                "exit status 1",
-                imageID=image_id(ref),
-                reference=ref,
-                stderr="FATAL\timage scan error: unable to initialize a scanner: unsupported media type",
+        if scan_fails:
+            stderr = (
+                DB_DOWNLOAD_ERROR
+                if fault == SCANNER_DB_UNAVAILABLE
+                else ("FATAL\timage scan error: unable to initialize a scanner: unsupported media type")
             )
+            scanner.error("error scanning image", "exit status 1", imageID=image_id(ref), reference=ref, stderr=stderr)
             failed_scans.append(ref)
         elif facts["vulnerable"]:
             scanner.info("vulnerable image found", img=objects[ref])

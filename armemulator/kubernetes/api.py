@@ -45,6 +45,7 @@ RESOURCES = {
     "namespaces": ("", "v1", "Namespace", False, ["get", "list", "watch"], ["ns"], "namespace"),
     "imagelists": ("eraser.sh", "v1", "ImageList", False, _RW, [], "imagelist"),
     "imagejobs": ("eraser.sh", "v1", "ImageJob", False, ["get", "list", "watch"], [], "imagejob"),
+    "podtemplates": ("", "v1", "PodTemplate", True, ["delete", "get", "list", "watch"], [], "podtemplate"),
 }
 NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
 
@@ -125,7 +126,7 @@ def _route(kube, method, path, query, body, headers, server_url):
     return _resource(kube, method, resource, ns, name, sub, query, body, headers)
 
 
-def _resource(kube, method, resource, ns, name, sub, query, body, headers):  # noqa: PLR0911
+def _resource(kube, method, resource, ns, name, sub, query, body, headers):  # noqa: PLR0911, PLR0912
     if sub == "log" and resource == "pods" and method == "GET":
         return kube.pod_log(ns, name, query.get("container"))
     if sub is not None:
@@ -134,6 +135,8 @@ def _resource(kube, method, resource, ns, name, sub, query, body, headers):  # n
         if method != "GET":
             raise KubeError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
         return _read_only(kube, resource, ns, name, query)
+    if resource == "podtemplates" and method not in ("GET", "DELETE"):  # the controller's alone, here
+        raise KubeError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
     if method == "GET" and name is None:
         return kube.list(resource, ns, query.get("labelSelector"), query.get("fieldSelector"))
     if method == "GET":

@@ -29,9 +29,10 @@ ROLES = (CLUSTER_ADMIN, ADMIN, WRITER, READER)
 
 READ_VERBS = {"get", "list", "watch"}
 # What the Writer and Reader roles' data actions name, among the kinds this API serves (aks-access.md §3 table,
-# from the built-in roles page): no custom resources, no nodes; Reader has no pods/log and no secrets.
-_WRITER_RESOURCES = {"configmaps", "pods", "pods/log", "events", "secrets"}
-_READER_RESOURCES = {"configmaps", "pods", "events"}
+# from the built-in roles page): no custom resources, no nodes; Reader has no pods/log and no secrets. Both list
+# podtemplates/read among their data actions (the same page).
+_WRITER_RESOURCES = {"configmaps", "pods", "pods/log", "events", "secrets", "podtemplates"}
+_READER_RESOURCES = {"configmaps", "pods", "events", "podtemplates"}
 
 
 class Identity:

@@ -18,6 +18,7 @@ RESOURCE_KINDS = {
     "configmaps": ("ConfigMap", "v1"),
     "imagelists": ("ImageList", "eraser.sh/v1"),
     "imagejobs": ("ImageJob", "eraser.sh/v1"),
+    "podtemplates": ("PodTemplate", "v1"),
 }
 
 
@@ -111,6 +112,7 @@ class KubeCluster:
         self.pods = {}  # (namespace, name) -> {"object", "logs": {container: text}, "ends_at", "delete_at"}
         self.imagelists = {}  # name -> object
         self.imagejobs = {}  # name -> object (written by the controller only)
+        self.podtemplates = {}  # (namespace, name) -> object (written by the controller only)
         self.events = []  # Event objects, as the kubelet and controllers record them
         self.nodes = {n["metadata"]["name"]: n for n in nodes}
         for node in nodes:
@@ -156,6 +158,8 @@ class KubeCluster:
         if resource == "imagejobs":
             self._require_crd()
             return self.imagejobs, lambda ns, name: name
+        if resource == "podtemplates":
+            return self.podtemplates, lambda ns, name: (ns, name)
         raise KubeError(405, "MethodNotAllowed", f"the server does not allow this method on {resource}")
 
     def get(self, resource, namespace, name):

@@ -42,6 +42,14 @@ class LogStore:
                 }
             return self.workspaces[key]
 
+    def set_retention(self, resource_id, days):
+        """The workspace's retention (`properties.retentionInDays`, 30 by default; 4 to 730 days for the
+        PerGB2018 tier): how far back its tables keep rows."""
+        workspace = self.workspace(resource_id)
+        with self.lock:
+            workspace["properties"]["retentionInDays"] = days
+        return workspace
+
     def customer_ids(self):
         with self.lock:
             return {w["properties"]["customerId"] for w in self.workspaces.values()}
