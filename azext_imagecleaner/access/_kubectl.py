@@ -114,14 +114,17 @@ def script(plan, nonce):
         f'k() {{ kubectl "$@" --request-timeout={REQUEST_TIMEOUT}; }}',
         f"M={_q(mark)}",
         "tab=\"$(printf '\\t')\"",
-        # Print a step's stdout and stderr, framed; a failed step ends the script with its exit code.
+        # Print a step's stdout and stderr, framed; a failed step ends the script with its exit code, except a
+        # Permitted one ("soft") that the API server refused: the next step runs.
         'emit() { printf \'%s out %s@@\\n\' "$M" "$1"; cat "$d/out"; printf \'\\n%s err %s rc=%s@@\\n\' "$M" "$1" "$2";'
-        ' cat "$d/err"; printf \'\\n%s end %s@@\\n\' "$M" "$1"; [ "$2" -eq 0 ] || exit "$2"; }',
+        ' cat "$d/err"; printf \'\\n%s end %s@@\\n\' "$M" "$1"; [ "$2" -eq 0 ] || { [ "${3:-}" = soft ] &&'
+        ' grep -q -e "(Forbidden)" -e "(Unauthorized)" "$d/err"; } || exit "$2"; }',
     ]
     for number, step in enumerate(plan):
+        soft = isinstance(step, steps.Permitted)
         lines.append(': > "$d/out"; : > "$d/err"; rc=0')
-        lines += _step_lines(step, number, manifests)
-        lines.append(f'emit {number} "$rc"')
+        lines += _step_lines(step.step if soft else step, number, manifests)
+        lines.append(f'emit {number} "$rc"' + (" soft" if soft else ""))
     return "\n".join(lines) + "\n", manifests
 
 

@@ -23,8 +23,19 @@ CUSTOM_RESOURCES = {
     "imagelists": {"group": "eraser.sh", "version": "v1", "plural": "imagelists"},
     "imagejobs": {"group": "eraser.sh", "version": "v1", "plural": "imagejobs"},
 }
+# The kubernetes client's name of each core kind a `steps.List` reads (list_namespaced_<name>).
+_SINGULAR = {"pods": "pod", "events": "event", "configmaps": "config_map", "podtemplates": "pod_template"}
 # What the API server answers for a resource type it does not have (the ImageList CRD missing).
 TYPE_MISSING = "could not find the requested resource"
+
+
+def _message(ex):
+    """The Status message of a refusal the client raised, else its text."""
+    body = getattr(ex, "body", None) or ""
+    try:
+        return json.loads(body).get("message") or str(ex)
+    except (ValueError, AttributeError, TypeError):
+        return str(ex)
 
 
 def _type_missing(ex):
@@ -158,7 +169,18 @@ class Kube:
             steps.Recreate: self._recreate,
             steps.WaitFor: self._wait_for,
         }
-        return [kinds[type(step)](step) for step in plan]
+        results = []
+        for step in plan:
+            if not isinstance(step, steps.Permitted):
+                results.append(kinds[type(step)](step))
+                continue
+            try:
+                results.append(kinds[type(step.step)](step.step))
+            except Exception as ex:
+                if getattr(ex, "status", None) not in steps.REFUSED:
+                    raise
+                results.append(steps.Denied(ex.status, getattr(ex, "reason", None) or "Forbidden", _message(ex)))
+        return results
 
     def _plain(self, obj):
         return self._api_client.sanitize_for_serialization(obj)
@@ -204,10 +226,12 @@ class Kube:
             elif step.resource == "nodes":
                 answer = self._json(self._core.list_node, **options)
             elif step.namespace is None:
-                answer = self._json(getattr(self._core, f"list_{step.resource[:-1]}_for_all_namespaces"), **options)
+                answer = self._json(
+                    getattr(self._core, f"list_{_SINGULAR[step.resource]}_for_all_namespaces"), **options
+                )
             else:
                 answer = self._json(
-                    getattr(self._core, f"list_namespaced_{step.resource[:-1]}"), step.namespace, **options
+                    getattr(self._core, f"list_namespaced_{_SINGULAR[step.resource]}"), step.namespace, **options
                 )
         except Exception as ex:
             if _type_missing(ex):

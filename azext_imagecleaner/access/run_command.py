@@ -60,9 +60,15 @@ class RunCommandKube:
         """One result per step of `plan`, in order, from one run-command (more only for very long logs)."""
         nonce, results = secrets.token_hex(8), []
         outputs = self._outputs(plan, nonce)
-        for step, output in zip(plan, outputs, strict=False):  # a failed step ends the script: it is the last
+        for planned, output in zip(plan, outputs, strict=False):  # a failed step ends the script: it is the last
+            permitted = isinstance(planned, steps.Permitted)
+            step = planned.step if permitted else planned
             if output.exit_code:
-                raise _refusal(output, _describe(step))
+                refused = _kubectl.server_error(output.stderr) if permitted else None
+                if refused is None or refused.status not in steps.REFUSED:
+                    raise _refusal(output, _describe(step))
+                results.append(steps.Denied(*refused))
+                continue
             results.append(_decode(step, output, nonce))
             if isinstance(step, steps.PodLogs):
                 results[-1] = self._whole_logs(step.namespace, results[-1])
@@ -179,6 +185,8 @@ def _refusal(output, command):
 
 def _describe(step):
     """A step in a few words, for errors and --verbose: "read configmaps kube-system/eraser-manager-config"."""
+    if isinstance(step, steps.Permitted):
+        return _describe(step.step)
     kind = type(step).__name__
     if isinstance(step, steps.Read):
         return f"read {step.resource} {step.namespace + '/' if step.namespace else ''}{step.name}"

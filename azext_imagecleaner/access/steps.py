@@ -36,9 +36,9 @@ class Pods(NamedTuple):
 
 class List(NamedTuple):
     """The objects of one kind, each cut to `fields` (dotted paths; absent ones are null), as the run-command script's
-    jq cuts them (`project`): `resource` "nodes", "pods", "events" or "imagejobs"; of `namespace` (None: every
-    namespace, or a cluster-scoped kind); with a label `selector` and a `field_selector`. None when the server does
-    not have the resource type (the ImageJob's, before Image Cleaner is on)."""
+    jq cuts them (`project`): `resource` "nodes", "pods", "events", "configmaps", "podtemplates" or "imagejobs"; of
+    `namespace` (None: every namespace, or a cluster-scoped kind); with a label `selector` and a `field_selector`.
+    None when the server does not have the resource type (the ImageJob's, before Image Cleaner is on)."""
 
     resource: str
     namespace: str | None = None
@@ -76,6 +76,24 @@ class PodLogs(NamedTuple):
     prefixes: tuple = ()
     node: str | None = None
     container: str | None = None
+
+
+class Permitted(NamedTuple):
+    """`step`, whose refusal by the API server (401 or 403: a role the caller lacks) is its result, a `Denied`,
+    instead of the end of the plan: for a command that can do without it (`check` names the role it needs)."""
+
+    step: tuple
+
+
+class Denied(NamedTuple):
+    """What the API server said when it refused a `Permitted` step."""
+
+    status: int
+    reason: str
+    message: str
+
+
+REFUSED = (401, 403)
 
 
 class EditJsonList(NamedTuple):
