@@ -19,13 +19,23 @@ import sys
 import time
 
 from armemulator import launch
+from armemulator.arm.clusters import recorded_cluster, with_monitoring
 from armemulator.azprofile import AzStepError, az_environment, install_extension, login
 from armemulator.control import Emulator
 from armemulator.kubernetes.auth import CLUSTER_ADMIN
-from armemulator.seed import AGENT_SETTINGS, DEMO_CLUSTERS, DEMO_GROUP, ENTERPRISE_CLUSTERS, agent_configmap
+from armemulator.seed import (
+    AGENT_SETTINGS,
+    DEMO_CLUSTERS,
+    DEMO_GROUP,
+    DEMO_WORKSPACE,
+    ENTERPRISE_CLUSTERS,
+    agent_configmap,
+)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEMO_CLUSTER = "demo-cleaner"
+# The cluster `check` finds faults on; seeded afresh by each demo.
+FAULT_CLUSTER = "ops-faulty"
 
 
 class Sandbox:
@@ -310,6 +320,43 @@ def _enterprise_demo(emulator, subscription, step):
     step("Status on private-dev", "aks", "image-cleaner", "status", *p, "-o", "table")
     step("A manual run on private-dev", "aks", "image-cleaner", "run", *p, "--images", ALPINE, "--wait", "-o", "table")
     _history_demo(emulator, subscription, step)
+    _check_demo(emulator, subscription, step)
+
+
+def _check_demo(emulator, subscription, step):
+    """`check` on a cluster with two faults users report: an OOMKilled controller that left PodTemplates behind
+    (eraser-dev/eraser#1169, #912), and a team's exclusion list Eraser ignores (its key is no .json)."""
+    body = with_monitoring(
+        recorded_cluster("image-cleaner-2023", image_cleaner=(True, 168), tags={"env": "prod"}, linux_nodes=3),
+        DEMO_WORKSPACE,
+    )
+    emulator.put_cluster(subscription, DEMO_GROUP, FAULT_CLUSTER, body)
+    emulator.put_configmap(subscription, DEMO_GROUP, FAULT_CLUSTER, agent_configmap("v2"))
+    emulator.history(subscription, DEMO_GROUP, FAULT_CLUSTER, days=30, candidates=10, vulnerable=4)
+    emulator.restart_controller(subscription, DEMO_GROUP, FAULT_CLUSTER, restarts=4, reason="OOMKilled", orphans=2)
+    team_list = {"excluded": ["myregistry.azurecr.io/payments/*"]}
+    emulator.put_configmap(
+        subscription,
+        DEMO_GROUP,
+        FAULT_CLUSTER,
+        {
+            "metadata": {
+                "name": "payments-keep",
+                "namespace": "kube-system",
+                "labels": {"eraser.sh/exclude.list": "true"},
+            },
+            "data": {"excluded": json.dumps(team_list)},
+        },
+    )
+    print(
+        f"\n== Health: {FAULT_CLUSTER}'s controller was OOMKilled four times and left PodTemplates behind, and a "
+        "team's exclusion list is ignored by Eraser; check finds both, with the fix, and exits 1"
+    )
+    check = ["aks", "image-cleaner", "check", "-g", DEMO_GROUP]
+    step(f"Every check on {FAULT_CLUSTER}", *check, "-n", FAULT_CLUSTER, "-o", "table", check=False)
+    step("What fails, and how to fix it", *check, "-n", FAULT_CLUSTER, "--query", "checks[?status=='fail']",
+         check=False)  # fmt: skip
+    step("Every cluster of the group, a row each", *check, "--all", "-o", "table", check=False)
 
 
 def _history_demo(emulator, subscription, step):

@@ -192,3 +192,24 @@ def fleet_set_table(rows):
         }
         for r in rows
     ]
+
+
+def check_table(result):
+    """A row per check of one cluster (status, detail, fix); for a fleet, a row per cluster with its failing and
+    warning checks."""
+    if isinstance(result, list):
+        return [
+            {
+                "Name": row["name"],
+                "ResourceGroup": row["resourceGroup"],
+                "Fail": ", ".join(row["fail"]) or "-",
+                "Warn": ", ".join(row["warn"]) or "-",
+                "Pass": row["summary"]["pass"],
+                "Skip": row["summary"]["skip"],
+            }
+            for row in result
+        ]
+    return [
+        {"Check": c["name"], "Status": c["status"], "Detail": c["detail"], "Fix": c["fix"] or ""}
+        for c in result["checks"]
+    ]

@@ -283,6 +283,40 @@ examples:
     text: az aks image-cleaner coverage -g MyResourceGroup -n MyManagedCluster --show-query --query query -o tsv
 """
 
+helps["aks image-cleaner check"] = """
+type: command
+short-summary: Check Image Cleaner's health on a cluster or a fleet, and say what to run where it is not healthy.
+long-summary: >-
+    Runs every check it can, each with a status (pass, warn, fail, or skip when it cannot tell, saying why), the
+    evidence, and the command or edit that fixes it: the setting; the node pools Image Cleaner never cleans
+    (Windows, the virtual node, nodes labelled eraser.sh/cleanup.filter); the way into the cluster (the API server,
+    or AKS run-command on a private cluster); the eraser-controller-manager pod (running, ready, restarts, OOMKilled);
+    ImageJobs at once and PodTemplates left behind; the worker pods of the latest run (the judgement of 'coverage');
+    the scanner (removals of images whose scan failed, which Eraser's deleteFailedImages removes too); Eraser's
+    history in Container Insights (the monitoring add-on, kube-system collected, the workspace's retention); every
+    exclusion list readable by Eraser; and Eraser's version against the one AKS documents for the cluster's
+    Kubernetes version. One cluster takes one read from ARM, one plan of Kubernetes reads (one run-command on a
+    private cluster), the workspace from ARM and one Log Analytics query; a read the caller's role does not allow
+    makes its checks 'skip', naming the role. With --all or --ids, a row per cluster with its failing and warning
+    checks, from Azure Resource Graph and one Log Analytics query per workspace; the checks that need each
+    cluster's Kubernetes API are not made there ('notChecked'). The exit code is 1 after the output when any check
+    fails; warnings alone exit 0.
+examples:
+  - name: Check one cluster, a row per check.
+    text: az aks image-cleaner check -g MyResourceGroup -n MyManagedCluster -o table
+  - name: Only what needs fixing, with the fix.
+    text: az aks image-cleaner check -g MyResourceGroup -n MyManagedCluster --query "checks[?status!='pass']"
+  - name: A private cluster, through AKS run-command (one run-command for every Kubernetes read).
+    text: az aks image-cleaner check -g MyResourceGroup -n MyPrivateCluster --transport run-command
+  - name: Every cluster of two subscriptions, a row per cluster with its failing and warning checks.
+    text: az aks image-cleaner check --all --subscriptions Prod Dev -o table
+  - name: A CI gate that fails the job on any failing check (exit code 1), printing only the errors.
+    text: az aks image-cleaner check -g MyResourceGroup -n MyManagedCluster --only-show-errors -o none
+  - name: A CI gate that also fails on warnings.
+    text: >-
+        test "$(az aks image-cleaner check -g MyResourceGroup -n MyManagedCluster --query "summary.warn" -o tsv)" = 0
+"""
+
 helps["aks image-cleaner list"] = """
 type: command
 short-summary: Show every cluster's Image Cleaner setting, across resource groups and subscriptions.

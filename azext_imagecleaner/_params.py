@@ -30,6 +30,7 @@ def load_cluster_arguments(self):
     from azure.cli.core.commands.parameters import get_enum_type
 
     from azext_imagecleaner._validators import (
+        validate_check,
         validate_coverage,
         validate_exclusion_patterns,
         validate_report,
@@ -135,13 +136,7 @@ def load_cluster_arguments(self):
         _fleet_choice(c, ", with --since")
 
     with self.argument_context("aks image-cleaner coverage") as c:
-        c.argument(
-            "name",
-            options_list=["--name", "-n"],
-            validator=validate_coverage,
-            help="Name of the managed cluster. Leave it out with --all or --ids, for a fleet.",
-        )
-        _group_without_default(c, "The cluster's resource group; with --all, only the clusters of this group.")
+        _cluster_or_fleet(c, validate_coverage)
         c.argument(
             "since",
             help="Judge against the latest run in this window of Container Insights: 12h, 7d, 2w, or an ISO 8601 "
@@ -154,6 +149,22 @@ def load_cluster_arguments(self):
         )
     with self.argument_context("aks image-cleaner coverage", arg_group="Fleet") as c:
         _fleet_choice(c)
+
+    with self.argument_context("aks image-cleaner check") as c:
+        _cluster_or_fleet(c, validate_check)
+    with self.argument_context("aks image-cleaner check", arg_group="Fleet") as c:
+        _fleet_choice(c)
+
+
+def _cluster_or_fleet(c, validator):
+    """-n and -g of a command that reads one cluster, or a fleet with --all or --ids (`_fleet_choice`)."""
+    c.argument(
+        "name",
+        options_list=["--name", "-n"],
+        validator=validator,
+        help="Name of the managed cluster. Leave it out with --all or --ids, for a fleet.",
+    )
+    _group_without_default(c, "The cluster's resource group; with --all, only the clusters of this group.")
 
 
 def _fleet_choice(c, condition=""):

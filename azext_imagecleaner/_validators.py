@@ -90,6 +90,14 @@ def validate_coverage(namespace):
     _one_cluster(namespace)
 
 
+def validate_check(namespace):
+    """`aks image-cleaner check`: one cluster (-g -n) or a fleet (--all, --ids)."""
+    if _fleet_chosen(namespace):
+        namespace.cluster_ids = _ids(namespace.cluster_ids)
+        return
+    _one_cluster(namespace)
+
+
 def validate_report(namespace):
     """`aks image-cleaner report`: one cluster (-g -n) or a fleet (--all, --ids, with --since); --since parsed."""
     import datetime

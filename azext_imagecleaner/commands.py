@@ -45,6 +45,9 @@ def load_command_table(self, args):
         g.custom_show_command("status", "status", table_transformer=_table("status_table"))
         g.custom_command("report", "report", table_transformer=_table("report_table"))
         g.custom_command("coverage", "coverage", table_transformer=_table("coverage_table"))
+    health = CliCommandType(operations_tmpl="azext_imagecleaner.health.handlers#{}")
+    with self.command_group("aks image-cleaner", custom_command_type=health, client_factory=cf_managed_clusters) as g:
+        g.custom_command("check", "check", table_transformer=_table("check_table"))
     fleet = CliCommandType(operations_tmpl="azext_imagecleaner.fleet.handlers#{}")
     with self.command_group("aks image-cleaner", custom_command_type=fleet) as g:
         g.custom_command("list", "list_clusters", table_transformer=_table("fleet_list_table"))

@@ -169,18 +169,19 @@ class Kube:
             steps.Recreate: self._recreate,
             steps.WaitFor: self._wait_for,
         }
-        results = []
-        for step in plan:
-            if not isinstance(step, steps.Permitted):
-                results.append(kinds[type(step)](step))
-                continue
-            try:
-                results.append(kinds[type(step.step)](step.step))
-            except Exception as ex:
-                if getattr(ex, "status", None) not in steps.REFUSED:
-                    raise
-                results.append(steps.Denied(ex.status, getattr(ex, "reason", None) or "Forbidden", _message(ex)))
-        return results
+        return [self._run_step(kinds, step) for step in plan]
+
+    @staticmethod
+    def _run_step(kinds, step):
+        if not isinstance(step, steps.Permitted):
+            return kinds[type(step)](step)
+        try:
+            return kinds[type(step.step)](step.step)
+        except Exception as ex:
+            status = getattr(ex, "status", None)
+            if status not in steps.REFUSED:
+                raise
+            return steps.Denied(status, getattr(ex, "reason", None) or "Forbidden", _message(ex))
 
     def _plain(self, obj):
         return self._api_client.sanitize_for_serialization(obj)

@@ -210,5 +210,20 @@ def resolve_models():
     return built
 
 
+# The Log Analytics workspaces API version az's `monitor log-analytics workspace` commands use.
+WORKSPACE_API_VERSION = "2022-10-01"
+
+
+def workspace_retention(cli_ctx, workspace_id):
+    """A Log Analytics workspace's retention in days (`properties.retentionInDays`), read from ARM by its ID."""
+    from azure.cli.core.commands.client_factory import get_mgmt_service_client
+    from azure.cli.core.profiles import ResourceType
+
+    subscription = workspace_id.split("/")[2]
+    client = get_mgmt_service_client(cli_ctx, ResourceType.MGMT_RESOURCE_RESOURCES, subscription_id=subscription)
+    workspace = client.resources.get_by_id(workspace_id, WORKSPACE_API_VERSION)
+    return (workspace.properties or {}).get("retentionInDays")
+
+
 def cf_managed_clusters(cli_ctx, *_):
     return managed_clusters_client(cli_ctx)

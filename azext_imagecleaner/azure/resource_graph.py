@@ -216,11 +216,13 @@ def _from_arm(cli_ctx, scope, resource_group, monitoring=False):
 
 
 def workspace_query(workspace_ids):
-    """The Resources query for the customer IDs (the GUIDs the query API takes) of Log Analytics workspaces."""
+    """The Resources query for the customer IDs (the GUIDs the query API takes) and retention of Log Analytics
+    workspaces."""
     listed = ", ".join(_quoted(i.lower()) for i in workspace_ids)
     return (
         "Resources\n| where type =~ 'microsoft.operationalinsights/workspaces'\n"
-        f"| where tolower(id) in ({listed})\n| project id, customerId = tostring(properties.customerId)"
+        f"| where tolower(id) in ({listed})\n| project id, customerId = tostring(properties.customerId), "
+        "retentionInDays = toint(properties.retentionInDays)"
     )
 
 
@@ -237,6 +239,13 @@ def customer_ids(cli_ctx, workspace_ids):
         logger.warning("Resource Graph could not name the workspaces' IDs (%s).", getattr(ex, "status_code", ex))
         return {}
     return {item["id"].lower(): item["customerId"] for item in found if item.get("customerId")}
+
+
+def workspace_retentions(cli_ctx, workspace_ids):
+    """{workspace resource ID (lower case): its retention in days} of the workspaces Resource Graph shows the login
+    (`properties.retentionInDays`); errors are the caller's to word."""
+    found = _from_graph(cli_ctx, Scope(), workspace_query(workspace_ids), lambda item: item)
+    return {item["id"].lower(): item["retentionInDays"] for item in found if item.get("retentionInDays") is not None}
 
 
 def visible_subscriptions(cli_ctx):

@@ -67,11 +67,7 @@ def cluster_coverage(cmd, client, resource_group_name, name, since, show_query, 
 
     result, monitored = None, bool(monitoring_workspace(mc.addon_profiles))
     if monitored:
-        plan = fanout.Plan(errors.cluster_text(resource_group_name, name), None, mc.id, (mc.id,))
-        found, failed = fanout.run(cmd.cli_ctx, [plan], window, lambda p: cq.query(), coverage.from_rows)
-        if failed:
-            raise failed[mc.id.lower()]
-        facts = found.get(mc.id.lower())
+        facts = insights_facts(cmd, mc, resource_group_name, name, window)
         if facts and facts[1]:
             result = _judged(facts, hours)
         else:
@@ -100,25 +96,44 @@ def cluster_coverage(cmd, client, resource_group_name, name, since, show_query, 
     return {"name": name, "resourceGroup": resource_group_name, "since": fanout.timespan(window), **result}
 
 
+def insights_facts(cmd, mc, resource_group_name, name, window):
+    """(Evidence, [Node], [preempted pod]) of one cluster from Container Insights over `window` (one query on its
+    resource), or None when it holds nothing of it; a failed query raises its az error."""
+    plan = fanout.Plan(errors.cluster_text(resource_group_name, name), None, mc.id, (mc.id,))
+    found, failed = fanout.run(cmd.cli_ctx, [plan], window, lambda p: cq.query(), coverage.from_rows)
+    if failed:
+        raise failed[mc.id.lower()]
+    return found.get(mc.id.lower())
+
+
 def _judged(facts, hours):
     evidence, nodes, preempted = facts
     judged = coverage.report(nodes, evidence, hours, _now(), preempted)
     return {**judged, "notes": coverage.notes(evidence)}
 
 
-def _live_facts(kube):
+def live_plan():
+    """The live view's reads: the nodes, the ImageJobs, kube-system's worker pods and Warning events, and the
+    preemptions anywhere (`check` runs them in its own plan)."""
     from azext_imagecleaner.access import steps
 
-    nodes, jobs, pods, pod_events, preemptions = kube.run(
-        [
-            steps.List("nodes", fields=_NODE_FIELDS),
-            steps.List("imagejobs", fields=_JOB_FIELDS),
-            steps.List("pods", "kube-system", selector="eraser.sh/type", fields=_POD_FIELDS),
-            steps.List("events", "kube-system", field_selector="type=Warning", fields=_EVENT_FIELDS),
-            steps.List("events", None, field_selector="reason=Preempting", fields=_EVENT_FIELDS),
-        ]
-    )
+    return [
+        steps.List("nodes", fields=_NODE_FIELDS),
+        steps.List("imagejobs", fields=_JOB_FIELDS),
+        steps.List("pods", "kube-system", selector="eraser.sh/type", fields=_POD_FIELDS),
+        steps.List("events", "kube-system", field_selector="type=Warning", fields=_EVENT_FIELDS),
+        steps.List("events", None, field_selector="reason=Preempting", fields=_EVENT_FIELDS),
+    ]
+
+
+def live_facts(reads):
+    """(Evidence, [Node], [preempted pod]) from the answers to `live_plan`."""
+    nodes, jobs, pods, pod_events, preemptions = reads
     return coverage.from_live(nodes or [], pods or [], jobs, [*(pod_events or []), *(preemptions or [])])
+
+
+def _live_facts(kube):
+    return live_facts(kube.run(live_plan()))
 
 
 # --- a fleet ---------------------------------------------------------------------------------------------------

@@ -32,11 +32,7 @@ def cluster_report(cmd, client, resource_group_name, name, window, show_query, c
         return {"query": hq.query(), "timespan": fanout.timespan(window), "resource": mc.id}
     if not _monitoring_workspace(mc):
         raise errors.nothing_kept(resource_group_name, name)
-    plan = fanout.Plan(errors.cluster_text(resource_group_name, name), None, mc.id, (mc.id,))
-    found, failed = fanout.run(cmd.cli_ctx, [plan], window, _text, history_rows.read, history_rows.combine)
-    if failed:
-        raise failed[mc.id.lower()]
-    result = found.get(mc.id.lower()) or _empty()
+    result = cluster_history(cmd, mc, resource_group_name, name, window)
     if not result["rows"]:
         _explain_no_rows(mc, resource_group_name, name, window, connect)
     _warn(result)
@@ -49,6 +45,15 @@ def cluster_report(cmd, client, resource_group_name, name, window, show_query, c
         "skippedLines": result["skippedLines"],
         "summary": result["summary"],
     }
+
+
+def cluster_history(cmd, mc, resource_group_name, name, window):
+    """One cluster's history over `window`: one resource-centric query (in parts only where an answer is cut)."""
+    plan = fanout.Plan(errors.cluster_text(resource_group_name, name), None, mc.id, (mc.id,))
+    found, failed = fanout.run(cmd.cli_ctx, [plan], window, _text, history_rows.read, history_rows.combine)
+    if failed:
+        raise failed[mc.id.lower()]
+    return found.get(mc.id.lower()) or _empty()
 
 
 def _empty():
@@ -159,6 +164,27 @@ def fleet_report(cmd, window, show_query, cluster_ids, resource_group_name, subs
             row.update(history="no Eraser log lines in the window", images=[], summary=None)
     _say_what_is_missing(cmd, rows, window)
     return sorted(rows, key=lambda r: (r["subscription"] or "", r["resourceGroup"] or "", r["name"]))
+
+
+def fleet_histories(cmd, clusters, window):
+    """{cluster ID (lower case): {"images", "summary"} or {"error"}} of the clusters (`selection.clusters` rows)
+    whose monitoring add-on sends to a workspace: one query per workspace, as `fleet_report` makes them."""
+    by_workspace = {}
+    for cluster in clusters:
+        if cluster.get("workspace"):
+            by_workspace.setdefault(cluster["workspace"].lower(), []).append(cluster)
+    if not by_workspace:
+        return {}
+    plans = fanout.workspace_plans(cmd.cli_ctx, by_workspace)
+    found, failed = fanout.run(cmd.cli_ctx, plans, window, _fleet_text, history_rows.read, history_rows.combine)
+    histories = {key: {"images": r["images"], "summary": r["summary"]} for key, r in found.items()}
+    for key, error in failed.items():
+        histories[key] = {"error": error.error_msg}
+    for cluster in clusters:
+        key = cluster["id"].lower()
+        if cluster.get("workspace") and key not in histories:
+            histories[key] = {"images": [], "summary": None}
+    return histories
 
 
 def _fleet_text(plan):

@@ -190,3 +190,10 @@ def test_progress_on_a_terminal_and_none_with_only_show_errors(az_env, emulator,
     assert code == 0, err
     assert "done" not in err
     assert [r["result"] for r in json.loads(out)] == ["changed"] * 3
+
+
+def test_help_names_the_wait_its_end_and_the_command_that_follows(az):
+    result = az("aks", "image-cleaner", "set", "--help")
+    assert result.code == 0, result.err
+    for text in ("--no-wait", "--timeout", "still running", "provisioningState!='Succeeded'", "--timeout 900"):
+        assert text in result.out

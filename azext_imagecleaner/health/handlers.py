@@ -1,0 +1,342 @@
+"""`az aks image-cleaner check`: is Image Cleaner healthy on this cluster or fleet, and if not, what to run.
+
+One cluster: the cluster from ARM, then one plan through the access seam (one run-command on a private cluster),
+each read `Permitted` so that a role the caller lacks skips the checks that need it and names the role; then, where
+the monitoring add-on sends to a workspace, its retention from ARM and one history query on the cluster's resource
+(`monitor.history`). A fleet: Resource Graph's rows and one history query per workspace (`monitor.fanout`); the
+checks that need the cluster's Kubernetes API are not made there, and each row says which. The rules are
+`health.checks`'. Exit 1 after the output when a check fails.
+"""
+
+import datetime
+
+from knack.log import get_logger
+
+from azext_imagecleaner.azure import errors
+from azext_imagecleaner.health import checks as hc
+
+logger = get_logger(__name__)
+
+_POD_FIELDS = ("metadata.name", "status.phase", "status.containerStatuses")
+_TEMPLATE_FIELDS = ("metadata.name", "metadata.creationTimestamp", "metadata.ownerReferences")
+_JOB_FIELDS = ("metadata.name", "metadata.creationTimestamp", "status")
+_NODE_FIELDS = ("metadata.name", "metadata.labels")
+
+
+def check(
+    cmd,
+    client,
+    resource_group_name=None,
+    name=None,
+    all_clusters=False,
+    cluster_ids=None,
+    subscriptions=None,
+    management_group=None,
+    admin=False,
+    kubeconfig=None,
+    context=None,
+    transport="auto",
+    timeout=None,
+):
+    from azext_imagecleaner.fleet import selection
+
+    if all_clusters or cluster_ids is not None:
+        rows = fleet_check(cmd, cluster_ids, resource_group_name, subscriptions, management_group)
+        failing = [r for r in rows if r["fail"]]
+        if failing:
+            logger.error(
+                "%d of %d cluster(s) fail a check: %s.",
+                len(failing),
+                len(rows),
+                "; ".join(f"{r['name']}: {', '.join(r['fail'])}" for r in failing[:5]),
+            )
+            selection.exit_non_zero_after_output(cmd.cli_ctx)
+        return rows
+    from azext_imagecleaner.access import AccessOptions
+
+    options = AccessOptions(admin, kubeconfig, context, transport or "auto", timeout)
+    found = cluster_check(cmd, client, resource_group_name, name, options)
+    failed = [c["name"] for c in found["checks"] if c["status"] == hc.FAIL]
+    if failed:
+        logger.error("%d check(s) failed: %s. See each one's 'fix'.", len(failed), ", ".join(failed))
+        selection.exit_non_zero_after_output(cmd.cli_ctx)
+    return found
+
+
+# --- one cluster -------------------------------------------------------------------------------------------------
+
+
+def cluster_check(cmd, client, resource_group_name, name, options):
+    from azext_imagecleaner.access._plan import facts_of
+    from azext_imagecleaner.azure.resource_graph import monitoring_workspace
+
+    with errors.mapped(resource_group_name, name):
+        mc = client.get(resource_group_name, name)
+    cleaner = mc.security_profile.image_cleaner if mc.security_profile else None
+    enabled, hours = bool(cleaner and cleaner.enabled), cleaner.interval_hours if cleaner else None
+    pools = [(p.name, p.os_type) for p in mc.agent_pool_profiles or []]
+    addons = mc.addon_profiles or {}
+    virtual_node = any(k.lower() == "aciconnectorlinux" and bool(a.enabled) for k, a in addons.items())
+    facts = facts_of(mc)
+    found = [hc.setting(enabled, hours, resource_group_name, name)]
+    side = _cluster_side(cmd, client, mc, resource_group_name, name, options, facts)
+    found.append(hc.node_pools(pools, virtual_node, side.get("filtered")))
+    found += side["checks"]
+    workspace = monitoring_workspace(mc.addon_profiles)
+    found += _monitored(cmd, mc, resource_group_name, name, workspace, hours, side, enabled)
+    return {"name": name, "resourceGroup": resource_group_name, **hc.result(found)}
+
+
+def _cluster_plan():
+    from azext_imagecleaner.access import steps
+    from azext_imagecleaner.cluster import exclusions
+    from azext_imagecleaner.monitor import coverage as cover
+    from azext_imagecleaner.monitor import history_rows
+
+    kube_system = exclusions.NAMESPACE
+    return {
+        "controller": steps.List("pods", kube_system, selector="control-plane=controller-manager", fields=_POD_FIELDS),
+        "jobs": steps.List("imagejobs", fields=_JOB_FIELDS),
+        "templates": steps.List("podtemplates", kube_system, fields=_TEMPLATE_FIELDS),
+        "lists": steps.ListConfigMaps(kube_system, exclusions.SELECTOR),
+        "config": steps.Read("configmaps", kube_system, "eraser-manager-config"),
+        "agent": steps.Read("configmaps", kube_system, history_rows.AGENT_CONFIGMAP),
+        **dict(zip(("nodes", "live_jobs", "workers", "warnings", "preemptions"), cover.live_plan(), strict=True)),
+    }
+
+
+def _cluster_side(cmd, client, mc, resource_group_name, name, options, facts):
+    """The cluster-side checks from one plan; {"checks", "filtered": labelled nodes or None, "agent": the agent's
+    ConfigMap, or a Denied/None}."""
+    from azure.cli.core.azclierror import AzCLIError
+
+    from azext_imagecleaner.access import steps
+    from azext_imagecleaner.cluster.handlers import _cluster
+
+    plan = _cluster_plan()
+    cleaner = mc.security_profile.image_cleaner if mc.security_profile else None
+    enabled = bool(cleaner and cleaner.enabled)
+    try:
+        with _cluster(cmd, client, resource_group_name, name, options, mc) as kube:
+            transport = getattr(kube, "transport", "api-server")
+            answers = dict(zip(plan, kube.run([steps.Permitted(s) for s in plan.values()]), strict=True))
+    except AzCLIError as ex:
+        reason = "The cluster's Kubernetes API could not be reached (see 'access')."
+        skips = [hc.skipped(n, reason) for n in hc.CLUSTER_SIDE if n != hc.ACCESS]
+        refused = hc.access_refused(ex.error_msg, ex.recommendations[0] if ex.recommendations else None)
+        return {"checks": [refused, *skips], "filtered": None, "agent": None, "agent_unread": reason}
+    denied = {key: _role_skip(answer, resource_group_name, name, facts) for key, answer in answers.items()
+              if isinstance(answer, steps.Denied)}  # fmt: skip
+    found = [hc.access(transport, facts.private)]
+    found.append(_or_skip(hc.CONTROLLER, denied, ("controller",), lambda: hc.controller(
+        answers["controller"] or [], enabled, resource_group_name, name)))  # fmt: skip
+    found.append(_or_skip(hc.IMAGE_JOBS, denied, ("jobs", "templates"), lambda: hc.image_jobs(
+        answers["jobs"], answers["templates"])))  # fmt: skip
+    found.append(_or_skip(hc.WORKERS, denied, ("nodes", "live_jobs", "workers", "warnings", "preemptions"),
+                          lambda: _workers(cmd, answers, mc, resource_group_name, name)))  # fmt: skip
+    found.append(
+        _or_skip(
+            hc.EXCLUSION_LISTS,
+            denied,
+            ("lists",),
+            lambda: hc.exclusion_lists(answers["lists"], resource_group_name, name),
+        )
+    )
+    found.append(_or_skip(hc.VERSION, denied, ("config",), lambda: _version(answers["config"], mc, resource_group_name,
+                                                                            name)))  # fmt: skip
+    nodes = answers["nodes"]
+    filtered = None
+    if not isinstance(nodes, steps.Denied):
+        filtered = sorted(
+            n["metadata"]["name"] for n in nodes or [] if hc.FILTER_LABEL in ((n["metadata"].get("labels")) or {})
+        )
+    return {"checks": found, "filtered": filtered, "agent": answers["agent"], "agent_unread": denied.get("agent")}
+
+
+def _or_skip(name, denied, keys, judge):
+    """The check, or a skip naming the role its reads need."""
+    refused = [denied[k] for k in keys if k in denied]
+    if refused:
+        return hc.skipped(name, refused[0])
+    return judge()
+
+
+def _role_skip(denied, resource_group_name, name, facts):
+    """What a refused read needs, in words: the role (Azure RBAC) and how to get it."""
+    error = errors.kube_error_for(denied.status, denied.reason, denied.message, resource_group_name, name, facts)
+    hint = error.recommendations[0] if error.recommendations else ""
+    return f"{error.error_msg} {hint}".strip()
+
+
+def _workers(cmd, answers, mc, resource_group_name, name):
+    """`coverage`'s judgement of the latest run: from Container Insights where the add-on sends there (runs past
+    and overdue show), else from the live cluster's reads in the plan."""
+    from azext_imagecleaner.azure.resource_graph import monitoring_workspace
+    from azext_imagecleaner.eraser import coverage
+    from azext_imagecleaner.monitor import coverage as cover
+
+    cleaner = mc.security_profile.image_cleaner if mc.security_profile else None
+    if not (cleaner and cleaner.enabled):
+        return hc.skipped(hc.WORKERS, "Image Cleaner is off: no run to judge.")
+    facts = None
+    if monitoring_workspace(mc.addon_profiles):
+        window = cover.window_for(None, cleaner.interval_hours)
+        try:
+            facts = cover.insights_facts(cmd, mc, resource_group_name, name, window)
+        except Exception as ex:  # noqa: BLE001 - the live reads still judge the latest run
+            logger.warning(
+                "Container Insights could not be read (%s): judging the live cluster.", errors.first_line(ex)
+            )
+    if not (facts and facts[1]):
+        facts = cover.live_facts([answers[k] for k in ("nodes", "live_jobs", "workers", "warnings", "preemptions")])
+    evidence, nodes, preempted = facts
+    return hc.workers(coverage.report(nodes, evidence, cleaner.interval_hours, _now(), preempted))
+
+
+def _version(config, mc, resource_group_name, name):
+    from azext_imagecleaner.cluster.status import eraser_components
+
+    kubernetes = getattr(mc, "current_kubernetes_version", None) or mc.kubernetes_version
+    return hc.version(list(eraser_components(config).values()), kubernetes, resource_group_name, name)
+
+
+def _now():
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+# --- Container Insights ------------------------------------------------------------------------------------------
+
+
+def _monitored(cmd, mc, resource_group_name, name, workspace, hours, side, enabled):
+    """The history and scanner checks: the add-on, the agent's ConfigMap, the workspace's retention, one query."""
+    from azext_imagecleaner.monitor import history_rows
+
+    if not workspace:
+        return [
+            hc.history(False, None, None, hours, resource_group_name, name),
+            hc.skipped(hc.SCANNER, "No monitoring add-on: the scanner's lines are gone with its worker pods."),
+        ]
+    unread = side.get("agent_unread")
+    gap = None if unread else history_rows.collection_gap(side.get("agent"))
+    retention, retention_unread = _retention(cmd, workspace)
+    history_check = hc.history(True, gap, retention, hours, resource_group_name, name, retention_unread)
+    if unread and history_check.status == hc.PASS:
+        history_check = history_check._replace(
+            detail=history_check.detail + f" Whether the agent collects kube-system could not be read: {unread}"
+        )
+    if not enabled:
+        return [history_check, hc.skipped(hc.SCANNER, "Image Cleaner is off: no run to read.")]
+    if gap:
+        return [history_check, hc.skipped(hc.SCANNER, "Eraser's lines are not collected (see 'history').")]
+    return [history_check, _scanner(cmd, mc, resource_group_name, name, hours)]
+
+
+def _retention(cmd, workspace):
+    """(days, None) or (None, why not)."""
+    from azext_imagecleaner.azure.arm import workspace_retention
+
+    try:
+        return workspace_retention(cmd.cli_ctx, workspace), None
+    except Exception as ex:  # noqa: BLE001 - one unreadable fact makes part of one check unknown, not the command
+        status = getattr(ex, "status_code", None)
+        if status == 403:
+            return None, "reading the workspace needs the role 'Log Analytics Reader' (or 'Reader') on it"
+        return None, errors.first_line(ex)
+
+
+def _scanner(cmd, mc, resource_group_name, name, hours):
+    """The scanner's verdicts in the latest runs (two intervals), from one history query on the cluster."""
+    from azext_imagecleaner.monitor import history
+
+    window = datetime.timedelta(hours=2 * (hours or 168))
+    try:
+        result = history.cluster_history(cmd, mc, resource_group_name, name, window)
+    except Exception as ex:  # noqa: BLE001 - a query refused is this check's skip, not the command's end
+        message = getattr(ex, "error_msg", None) or errors.first_line(ex)
+        return hc.skipped(hc.SCANNER, f"The history query failed: {message}")
+    source = f"the runs of the last {int(window.total_seconds() // 3600)} hours"
+    return hc.scanner(result["rows"], source, resource_group_name, name)
+
+
+# --- a fleet -----------------------------------------------------------------------------------------------------
+
+FLEET_NOT_CHECKED = list(hc.CLUSTER_SIDE)
+
+
+def fleet_check(cmd, cluster_ids, resource_group_name, subscriptions, management_group):
+    """A row per cluster: its failing and warning checks, from Resource Graph and one query per workspace."""
+    from azext_imagecleaner.fleet import selection
+    from azext_imagecleaner.monitor import history
+
+    clusters = selection.clusters(cmd, cluster_ids, resource_group_name, subscriptions, management_group)
+    longest = max((c.get("intervalHours") or 0 for c in clusters), default=0) or 168
+    window = datetime.timedelta(hours=2 * longest)
+    histories = history.fleet_histories(cmd, clusters, window)
+    retention = _fleet_retention(cmd, clusters)
+    rows = []
+    for cluster in clusters:
+        found = [
+            hc.setting(cluster.get("enabled"), cluster.get("intervalHours"), cluster["resourceGroup"], cluster["name"]),
+            hc.fleet_node_pools(bool(cluster.get("windowsPools"))),
+        ]
+        found += _fleet_monitored(cluster, histories.get(cluster["id"].lower()), retention, window)
+        rows.append(_fleet_row(cluster, found))
+    return sorted(rows, key=lambda r: (r["subscription"] or "", r["resourceGroup"] or "", r["name"]))
+
+
+def _fleet_retention(cmd, clusters):
+    """{workspace ID (lower case): retention days} from Resource Graph, one query for every workspace."""
+    from azext_imagecleaner.azure.resource_graph import workspace_retentions
+
+    workspaces = sorted({c["workspace"] for c in clusters if c.get("workspace")})
+    if not workspaces:
+        return {}
+    try:
+        return workspace_retentions(cmd.cli_ctx, workspaces)
+    except Exception as ex:  # noqa: BLE001 - the retention is one fact of one check: say it is unknown
+        logger.warning("The workspaces' retention could not be read from Resource Graph: %s", errors.first_line(ex))
+        return {}
+
+
+def _fleet_monitored(cluster, found, retention, window):
+    rg, name, hours = cluster["resourceGroup"], cluster["name"], cluster.get("intervalHours")
+    workspace = cluster.get("workspace")
+    if not workspace:
+        return [
+            hc.history(False, None, None, hours, rg, name),
+            hc.skipped(hc.SCANNER, "No monitoring add-on."),
+        ]
+    days = retention.get(workspace.lower())
+    history_check = hc.history(True, None, days, hours, rg, name, "not in Resource Graph's answer")
+    if not cluster.get("enabled"):
+        return [history_check, hc.skipped(hc.SCANNER, "Image Cleaner is off: no run to read.")]
+    if found is None or found.get("error"):
+        why = (found or {}).get("error") or "no answer"
+        return [history_check, hc.skipped(hc.SCANNER, f"The workspace's query failed: {why}")]
+    if not found["images"]:
+        # Nothing kept over two intervals of an enabled cluster: most often kube-system is not collected.
+        return [
+            history_check._replace(
+                status=hc.WARN,
+                detail=f"No Eraser line in the workspace over the last {int(window.total_seconds() // 3600)} hours: "
+                "the agent may leave kube-system out ('az aks image-cleaner check -g RG -n NAME' reads its "
+                "ConfigMap).",
+            ),
+            hc.skipped(hc.SCANNER, "No Eraser line in the window."),
+        ]
+    return [history_check, hc.fleet_scanner(found["images"], f"the last {int(window.total_seconds() // 3600)} hours")]
+
+
+def _fleet_row(cluster, found):
+    result = hc.result(found)
+    by_status = {s: [c["name"] for c in result["checks"] if c["status"] == s] for s in hc.STATUSES}
+    return {
+        "name": cluster["name"],
+        "resourceGroup": cluster["resourceGroup"],
+        "subscription": cluster["subscription"],
+        "fail": by_status[hc.FAIL],
+        "warn": by_status[hc.WARN],
+        "checks": result["checks"],
+        "summary": result["summary"],
+        "notChecked": FLEET_NOT_CHECKED,
+    }

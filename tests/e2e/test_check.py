@@ -1,0 +1,225 @@
+"""`az aks image-cleaner check` through the real az: a healthy cluster passes; each fault users report is found,
+with its fix, on a local-account cluster, a managed-AAD cluster and a private one; a Reader's checks that need more
+are skipped naming the role; a fleet gets a row per cluster from one query per workspace. The faults are modelled
+in the emulator from their sources (armemulator/eraser/controller.py, logs.py; ../shared/image-cleaner-health.md).
+"""
+
+import json
+import uuid
+
+import pytest
+
+from armemulator.kubernetes.auth import CLUSTER_ADMIN, READER
+from tests.e2e.test_coverage import agent, cluster_body
+from tests.e2e.test_history import COLLECT_KUBE_SYSTEM, WORKSPACE, log_queries, ref
+
+SHAPES = {
+    "local accounts": {},
+    "managed AAD": {"aad": True},
+    "private": {"private": True},
+}
+
+
+@pytest.fixture
+def group():
+    return f"check-{uuid.uuid4().hex[:8]}"
+
+
+def check(az, *args, env=None):
+    return az("aks", "image-cleaner", "check", *args, "-o", "json", env=env)
+
+
+def by_name(result):
+    return {c["name"]: c for c in result.json["checks"]}
+
+
+def healthy(emulator, make_cluster, group, workspace="ws-cover", **shape):
+    """A cluster with Image Cleaner on, Linux pools only, Container Insights keeping kube-system, 30 days of runs."""
+    body = cluster_body(windows=False, virtual=False, monitoring=workspace, **shape)
+    cluster = make_cluster(body=body, resource_group=group)
+    if shape.get("aad"):
+        emulator.role_assignments(*ref(cluster), (CLUSTER_ADMIN, None))
+    agent(emulator, cluster)
+    # Images of a team's services, 4 of 10 vulnerable, every one scannable (logs.candidate_images).
+    assert emulator.history(*ref(cluster), days=30, candidates=10, vulnerable=4) >= 4
+    emulator.clear_requests()
+    return cluster
+
+
+def run_commands(emulator):
+    return [r for r in emulator.requests() if r["method"] == "POST" and r["path"].lower().endswith("/runcommand")]
+
+
+def test_a_healthy_cluster_passes_every_check(az, emulator, make_cluster, group):
+    cluster = healthy(emulator, make_cluster, group)
+    result = check(az, *cluster.args)
+    assert result.code == 0, result.err
+    checks = by_name(result)
+    assert [c["name"] for c in result.json["checks"]] == [
+        "setting", "node-pools", "access", "controller", "image-jobs", "workers", "scanner", "history",
+        "exclusion-lists", "version",
+    ]  # fmt: skip
+    assert {n: c["status"] for n, c in checks.items() if c["status"] != "pass"} == {}
+    assert result.json["summary"] == {"pass": 10, "warn": 0, "fail": 0, "skip": 0}
+    assert "Every eligible node (8) was cleaned" in checks["workers"]["detail"]
+    # Container Insights: the coverage query and the history query, each on the cluster's resource.
+    assert len(log_queries(emulator)) == 2
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_each_fault_is_found_with_its_fix(az, emulator, make_cluster, group, shape):
+    cluster = healthy(emulator, make_cluster, group, **SHAPES[shape])
+    # The controller OOMKilled and restarting, leaving two PodTemplates behind (eraser#487, #1169, #912).
+    emulator.restart_controller(*ref(cluster), restarts=3, reason="OOMKilled", orphans=2)
+    # An exclusion list Eraser cannot read: its key does not end in .json (../shared/image-cleaner.md).
+    emulator.put_configmap(
+        *ref(cluster),
+        {
+            "metadata": {"name": "team-keep", "namespace": "kube-system", "labels": {"eraser.sh/exclude.list": "true"}},
+            "data": {"excluded": json.dumps({"excluded": ["docker.io/library/redis:*"]})},
+        },
+    )
+    # A node labelled to be left out.
+    emulator.node(*ref(cluster), "aks-nodepool1-2", labels={"eraser.sh/cleanup.filter": ""})
+    emulator.clear_requests()
+    result = check(az, *cluster.args)
+    assert result.code == 1
+    checks = by_name(result)
+    assert checks["controller"]["status"] == "fail"
+    assert "restarted 3 time(s), the last one OOMKilled" in checks["controller"]["detail"]
+    assert checks["image-jobs"]["status"] == "warn"
+    assert "2 PodTemplate(s) in kube-system outlived their ImageJob" in checks["image-jobs"]["detail"]
+    assert checks["image-jobs"]["fix"].startswith("kubectl delete podtemplate -n kube-system imagejob-")
+    assert checks["exclusion-lists"]["status"] == "fail"
+    assert "team-keep: ignored by Eraser: no data key ends in '.json'" in checks["exclusion-lists"]["detail"]
+    assert checks["node-pools"]["status"] == "warn"
+    assert checks["node-pools"]["fix"] == "kubectl label node aks-nodepool1-2 eraser.sh/cleanup.filter-"
+    assert "2 check(s) failed: controller, exclusion-lists" in result.err
+    assert "Traceback" not in result.err
+    if shape == "private":
+        assert len(run_commands(emulator)) == 1
+        assert "AKS run-command" in checks["access"]["detail"]
+
+
+def test_kube_system_left_out(az, emulator, make_cluster, group):
+    cluster = healthy(emulator, make_cluster, group)
+    agent(emulator, cluster, settings="[log_collection_settings.stdout]\n  enabled = true\n")
+    result = check(az, *cluster.args)
+    assert result.code == 1
+    history = by_name(result)["history"]
+    assert history["status"] == "fail"
+    assert "exclude_namespaces holds kube-system" in history["detail"]
+    assert "container-azm-ms-agentconfig" in history["fix"]
+    assert by_name(result)["scanner"]["status"] == "skip"
+
+
+def test_a_retention_under_two_intervals_warns(az, emulator, make_cluster, group):
+    cluster = healthy(emulator, make_cluster, group, workspace=group)  # a workspace of its own: others keep 30 days
+    emulator.workspace_retention(WORKSPACE.format(group), 7)
+    result = check(az, *cluster.args)
+    history = by_name(result)["history"]
+    assert (history["status"], result.code) == ("warn", 0)
+    assert "keeps 7 days, fewer than two intervals (14 days)" in history["detail"]
+    assert history["fix"].startswith("az monitor log-analytics workspace update")
+
+
+def test_a_scanner_without_its_database_removes_what_it_could_not_scan(az, emulator, make_cluster, group):
+    cluster = make_cluster(body=cluster_body(windows=False, virtual=False), resource_group=group)
+    agent(emulator, cluster)
+    faults = {f"aks-nodepool1-{n}": "scanner-db-unavailable" for n in range(8)}
+    assert emulator.history(*ref(cluster), days=30, faults=faults) >= 4
+    result = check(az, *cluster.args)
+    scanner = by_name(result)["scanner"]
+    assert scanner["status"] == "fail", scanner
+    assert "were of images the scanner could not scan" in scanner["detail"]
+    assert scanner["fix"].startswith("az aks image-cleaner exclusion add")
+    assert result.code == 1
+
+
+def test_image_cleaner_off_fails_with_the_command_that_turns_it_on(az, emulator, make_cluster, group):
+    body = cluster_body(windows=True, virtual=False, monitoring=None)
+    body["properties"]["securityProfile"]["imageCleaner"] = {"enabled": False, "intervalHours": 48}
+    cluster = make_cluster(body=body, resource_group=group)
+    result = check(az, *cluster.args)
+    assert result.code == 1
+    checks = by_name(result)
+    assert checks["setting"]["status"] == "fail"
+    assert checks["setting"]["fix"] == f"az aks update -g {group} -n {cluster.name} --enable-image-cleaner"
+    assert checks["node-pools"]["status"] == "warn"
+    assert "Windows node pool(s) win1" in checks["node-pools"]["detail"]
+    assert checks["history"]["status"] == "warn"
+    assert checks["history"]["fix"] == f"az aks enable-addons -a monitoring -g {group} -n {cluster.name}"
+
+
+@pytest.mark.parametrize("private", [False, True], ids=["api-server", "run-command"])
+def test_a_reader_gets_skips_that_name_the_role(az, emulator, make_cluster, group, private):
+    cluster = healthy(emulator, make_cluster, group, aad=True, private=private)
+    emulator.role_assignments(*ref(cluster), (READER, None))
+    emulator.clear_requests()
+    result = check(az, *cluster.args)
+    checks = by_name(result)
+    assert result.code == 0, result.err
+    assert len(run_commands(emulator)) == int(private)  # the refused reads did not end the plan
+    for name in ("image-jobs", "workers"):  # ImageJobs and nodes: no Reader's (Azure/AKS#3336)
+        assert checks[name]["status"] == "skip", checks[name]
+        assert "Azure Kubernetes Service RBAC Cluster Admin" in checks[name]["detail"]
+    assert checks["controller"]["status"] == "pass"  # a Reader may list kube-system's pods
+    assert checks["setting"]["status"] == "pass"
+
+
+def test_a_private_cluster_without_run_command_fails_access_and_skips_the_cluster_side(az, emulator, make_cluster,
+                                                                                       group):  # fmt: skip
+    body = cluster_body(windows=False, virtual=False, private=True)
+    body["properties"]["apiServerAccessProfile"]["disableRunCommand"] = True
+    cluster = make_cluster(body=body, resource_group=group)
+    result = check(az, *cluster.args)
+    assert result.code == 1
+    checks = by_name(result)
+    assert checks["access"]["status"] == "fail"
+    assert checks["access"]["fix"]
+    assert all(checks[n]["status"] == "skip" for n in ("controller", "image-jobs", "workers", "version"))
+    assert checks["setting"]["status"] == "pass"
+
+
+def test_a_fleet_gets_a_row_per_cluster_in_one_query_per_workspace(az, emulator, make_cluster, group):
+    good = healthy(emulator, make_cluster, group)
+    off = make_cluster(image_cleaner=(False, 72), resource_group=group)
+    windows = make_cluster(body=cluster_body(windows=True, virtual=False, monitoring=None), resource_group=group)
+    emulator.clear_requests()
+    result = az("aks", "image-cleaner", "check", "--all", "-g", group, "-o", "json")
+    assert result.code == 1
+    rows = {r["name"]: r for r in result.json}
+    assert (rows[good.name]["fail"], rows[good.name]["warn"]) == ([], []), rows[good.name]
+    assert rows[off.name]["fail"] == ["setting"]
+    assert rows[windows.name]["warn"] == ["node-pools", "history"]
+    assert "controller" in rows[good.name]["notChecked"]
+    assert len(log_queries(emulator)) == 1  # one workspace
+    assert "1 of 3 cluster(s) fail a check" in result.err
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["-g", "rg"], "Give the cluster with --resource-group and --name"),
+        (["--all", "--ids", "/subscriptions/x"], "--all"),
+        (["-g", "rg", "-n", "c", "--subscriptions", "x"], "--subscriptions and --management-group narrow a fleet"),
+    ],
+)
+def test_bad_input_is_refused_before_any_request(az, emulator, args, message):
+    result = az("aks", "image-cleaner", "check", *args)
+    assert result.code != 0
+    assert message in result.err
+    assert "Traceback" not in result.err
+    assert emulator.requests() == []
+
+
+def test_collect_kube_system_setting_is_the_one_history_tests_use():
+    assert "kube-system" not in COLLECT_KUBE_SYSTEM.split("exclude_namespaces")[-1].split("\n")[0]
+
+
+def test_help_has_an_example_for_each_way_to_use_it(az):
+    result = az("aks", "image-cleaner", "check", "--help")
+    assert result.code == 0, result.err
+    for text in ("--all --subscriptions Prod Dev", "--transport run-command", "--only-show-errors -o none",
+                 "summary.warn", "checks[?status!='pass']"):  # fmt: skip
+        assert text in result.out
