@@ -482,6 +482,87 @@ def fleet_history(
         process.terminate()
 
 
+def check_fleet(work, wheel, subscriptions=10, per_subscription=100, workspaces=10, days=14, nodes=3):
+    """`check --all` over subscriptions x per_subscription clusters whose monitoring add-ons send to `workspaces`
+    workspaces, each with `days` of its weekly schedule logged (two intervals: the window `check` reads)."""
+    process, emulator = start_emulator(os.path.join(work, "check-fleet"), "--subscriptions", str(subscriptions))
+    try:
+        env = profile(emulator, work, "check-fleet-ext", wheel)
+        subs = [f"00000000-0000-0000-0000-{n:012d}" for n in range(1, subscriptions + 1)]
+        started = time.perf_counter()
+        for sub in subs:
+            emulator.seed_fleet(
+                [sub], per_subscription, image_cleaner=(True, 168), workspaces=workspaces, history_days=days,
+                linux_nodes=nodes, workspace_subscription=subs[0],
+            )  # fmt: skip
+        seeded_s = time.perf_counter() - started
+        emulator.clear_requests()
+        completed, elapsed, usage = run_az_measured(["aks", "image-cleaner", "check", "--all", "-o", "json"], env, work)
+        rows = json.loads(completed.stdout or "[]")
+        requests = emulator.requests()
+        row = {
+            "benchmark": f"fleet check: check --all over {subscriptions * per_subscription} clusters in {workspaces} "
+            f"workspaces ({nodes} nodes each, {days} days of runs)",
+            "extension_s": round(elapsed, 2),
+            "exit_code": completed.returncode,
+            "clusters": len(rows),
+            "log_analytics_queries": sum(1 for r in requests if r["path"].lower().startswith("/v1/")),
+            "resource_graph_queries": sum(1 for r in requests if r["path"].lower().endswith("/resources")),
+            "arm_requests": sum(1 for r in requests if r["path"].lower().startswith("/subscriptions")),
+            "clusters_failing": sum(1 for r in rows if r["fail"]),
+            "clusters_warning": sum(1 for r in rows if r["warn"]),
+            "az_cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
+            "az_peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
+            "seeding_s": round(seeded_s, 1),
+        }
+        print(json.dumps(row), flush=True)
+        return row
+    finally:
+        process.terminate()
+
+
+def check_private(work, wheel, start_seconds=10, repeat=3):
+    """`check` on a private, monitored cluster (every Kubernetes read through AKS run-command, a pod start of
+    `start_seconds`): run-commands and Log Analytics queries it sends, and its time."""
+    from tests.e2e.test_coverage import cluster_body
+
+    process, emulator = start_emulator(os.path.join(work, "check-private"))
+    try:
+        env = profile(emulator, work, "check-private-ext", wheel)
+        emulator.configure(run_command_start_seconds=start_seconds)
+        emulator.put_cluster(emulator.subscription, GROUP, "private", cluster_body(private=True, windows=False))
+        from armemulator.seed import agent_configmap
+
+        emulator.put_configmap(emulator.subscription, GROUP, "private", agent_configmap("v2"))
+        emulator.history(emulator.subscription, GROUP, "private", days=30, candidates=10, vulnerable=4)
+        times, counts = [], []
+        for _ in range(repeat):
+            emulator.clear_requests()
+            completed, elapsed = run_az(["aks", "image-cleaner", "check", "-g", GROUP, "-n", "private", "-o", "json"],
+                                        env)  # fmt: skip
+            requests = emulator.requests()
+            times.append(elapsed)
+            counts.append(
+                (
+                    sum(1 for r in requests if r["method"] == "POST" and r["path"].lower().endswith("/runcommand")),
+                    sum(1 for r in requests if r["path"].lower().startswith("/v1/")),
+                    completed.returncode,
+                )
+            )
+        row = {
+            "benchmark": f"private cluster, {start_seconds} s pod start: check",
+            "extension_s": round(statistics.median(times), 2),
+            "run_commands": max(c[0] for c in counts),
+            "log_analytics_queries": max(c[1] for c in counts),
+            "exit_codes": sorted({c[2] for c in counts}),
+            "runs": repeat,
+        }
+        print(json.dumps(row), flush=True)
+        return row
+    finally:
+        process.terminate()
+
+
 def _report_figures(result, held):
     return {
         "log_lines": sum(t.get("ContainerLogV2", {}).get("rows", 0) for t in held.values()),
@@ -615,6 +696,7 @@ def main():
     parser.add_argument("--only-fleet", action="store_true", help="run the two fleet rows alone")
     parser.add_argument("--only-private", action="store_true", help="run the private-cluster rows alone")
     parser.add_argument("--only-history", action="store_true", help="run the fleet-history row alone")
+    parser.add_argument("--only-check", action="store_true", help="run the two check rows alone")
     parser.add_argument("--wheel", help="the extension's wheel (default: the newest in dist/)")
     parser.add_argument("--private-start-seconds", type=float, default=10)
     parser.add_argument("--scale-max-parallel", type=int, help="--max-parallel for the fleet-at-scale row")
@@ -630,6 +712,7 @@ def main():
     alone = {
         "only_private": ("results-private.json", lambda: private_cluster(work, wheel, args.private_start_seconds)),
         "only_history": ("results-history.json", lambda: fleet_histories(work, wheel)),
+        "only_check": ("results-check.json", lambda: [check_private(work, wheel), check_fleet(work, wheel)]),
         "only_scale": (
             "results-scale.json",
             lambda: fleet_at_scales(work, wheel, args),
@@ -699,6 +782,7 @@ def main():
         rows.append(fleet(work, wheel, args.fleet_size))
         rows += fleet_at_scales(work, wheel, args)
         rows += fleet_histories(work, wheel)
+        rows += [check_private(work, wheel), check_fleet(work, wheel)]
     _write(rows, "results.json")
 
 

@@ -101,8 +101,9 @@ def test_each_fault_is_found_with_its_fix(az, emulator, make_cluster, group, sha
         assert "AKS run-command" in checks["access"]["detail"]
 
 
-def test_kube_system_left_out(az, emulator, make_cluster, group):
-    cluster = healthy(emulator, make_cluster, group)
+@pytest.mark.parametrize("shape", SHAPES)
+def test_kube_system_left_out(az, emulator, make_cluster, group, shape):
+    cluster = healthy(emulator, make_cluster, group, **SHAPES[shape])
     agent(emulator, cluster, settings="[log_collection_settings.stdout]\n  enabled = true\n")
     result = check(az, *cluster.args)
     assert result.code == 1
@@ -123,8 +124,11 @@ def test_a_retention_under_two_intervals_warns(az, emulator, make_cluster, group
     assert history["fix"].startswith("az monitor log-analytics workspace update")
 
 
-def test_a_scanner_without_its_database_removes_what_it_could_not_scan(az, emulator, make_cluster, group):
-    cluster = make_cluster(body=cluster_body(windows=False, virtual=False), resource_group=group)
+@pytest.mark.parametrize("shape", SHAPES)
+def test_a_scanner_without_its_database_removes_what_it_could_not_scan(az, emulator, make_cluster, group, shape):
+    cluster = make_cluster(body=cluster_body(windows=False, virtual=False, **SHAPES[shape]), resource_group=group)
+    if SHAPES[shape].get("aad"):
+        emulator.role_assignments(*ref(cluster), (CLUSTER_ADMIN, None))
     agent(emulator, cluster)
     faults = {f"aks-nodepool1-{n}": "scanner-db-unavailable" for n in range(8)}
     assert emulator.history(*ref(cluster), days=30, faults=faults) >= 4
@@ -134,6 +138,22 @@ def test_a_scanner_without_its_database_removes_what_it_could_not_scan(az, emula
     assert "were of images the scanner could not scan" in scanner["detail"]
     assert scanner["fix"].startswith("az aks image-cleaner exclusion add")
     assert result.code == 1
+
+
+@pytest.mark.parametrize(
+    "kubernetes, status, words",
+    [
+        ("1.35.1", "warn", "Eraser v1.4.0 is behind v1.4.0-10, which AKS ships with Kubernetes 1.35"),
+        ("1.32.7", "pass", "Eraser v1.4.0, as AKS ships with Kubernetes 1.32 (v1.3.1)"),
+        ("1.34.2", "skip", "AKS documents no image-cleaner version for Kubernetes 1.34"),
+    ],
+)
+def test_eraser_s_version_against_what_aks_documents(az, emulator, make_cluster, group, kubernetes, status, words):
+    body = cluster_body(windows=False, virtual=False, monitoring=None)
+    body["properties"].update(kubernetesVersion=kubernetes, currentKubernetesVersion=kubernetes)
+    cluster = make_cluster(body=body, resource_group=group)
+    version = by_name(check(az, *cluster.args))["version"]
+    assert (version["status"], words in version["detail"]) == (status, True), version
 
 
 def test_image_cleaner_off_fails_with_the_command_that_turns_it_on(az, emulator, make_cluster, group):
