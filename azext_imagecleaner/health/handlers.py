@@ -20,7 +20,8 @@ logger = get_logger(__name__)
 _POD_FIELDS = ("metadata.name", "status.phase", "status.containerStatuses")
 _TEMPLATE_FIELDS = ("metadata.name", "metadata.creationTimestamp", "metadata.ownerReferences")
 _JOB_FIELDS = ("metadata.name", "metadata.creationTimestamp", "status")
-_NODE_FIELDS = ("metadata.name", "metadata.labels")
+# The live view's reads of `coverage` (monitor.coverage.live_plan), by name.
+_LIVE = ("nodes", "live_jobs", "workers", "warnings", "preemptions")
 
 
 def check(
@@ -101,23 +102,22 @@ def _cluster_plan():
         "lists": steps.ListConfigMaps(kube_system, exclusions.SELECTOR),
         "config": steps.Read("configmaps", kube_system, "eraser-manager-config"),
         "agent": steps.Read("configmaps", kube_system, history_rows.AGENT_CONFIGMAP),
-        **dict(zip(("nodes", "live_jobs", "workers", "warnings", "preemptions"), cover.live_plan(), strict=True)),
+        **dict(zip(_LIVE, cover.live_plan(), strict=True)),
     }
 
 
 def _cluster_side(cmd, client, mc, resource_group_name, name, options, facts):
-    """The cluster-side checks from one plan; {"checks", "filtered": labelled nodes or None, "agent": the agent's
-    ConfigMap, or a Denied/None}."""
+    """The cluster-side checks from one plan: {"checks", "filtered": the nodes labelled to be left out (None when
+    unread), "agent": the agent's ConfigMap, "agent_unread": why it could not be read}."""
     from azure.cli.core.azclierror import AzCLIError
 
-    from azext_imagecleaner.access import steps
-    from azext_imagecleaner.cluster.handlers import _cluster
+    from azext_imagecleaner.access import connect, steps
 
     plan = _cluster_plan()
     cleaner = mc.security_profile.image_cleaner if mc.security_profile else None
     enabled = bool(cleaner and cleaner.enabled)
     try:
-        with _cluster(cmd, client, resource_group_name, name, options, mc) as kube:
+        with connect(cmd, client, resource_group_name, name, options, mc) as kube:
             transport = getattr(kube, "transport", "api-server")
             answers = dict(zip(plan, kube.run([steps.Permitted(s) for s in plan.values()]), strict=True))
     except AzCLIError as ex:
@@ -127,28 +127,21 @@ def _cluster_side(cmd, client, mc, resource_group_name, name, options, facts):
         return {"checks": [refused, *skips], "filtered": None, "agent": None, "agent_unread": reason}
     denied = {key: _role_skip(answer, resource_group_name, name, facts) for key, answer in answers.items()
               if isinstance(answer, steps.Denied)}  # fmt: skip
-    found = [hc.access(transport, facts.private)]
-    found.append(_or_skip(hc.CONTROLLER, denied, ("controller",), lambda: hc.controller(
-        answers["controller"] or [], enabled, resource_group_name, name)))  # fmt: skip
-    found.append(_or_skip(hc.IMAGE_JOBS, denied, ("jobs", "templates"), lambda: hc.image_jobs(
-        answers["jobs"], answers["templates"])))  # fmt: skip
-    found.append(_or_skip(hc.WORKERS, denied, ("nodes", "live_jobs", "workers", "warnings", "preemptions"),
-                          lambda: _workers(cmd, answers, mc, resource_group_name, name)))  # fmt: skip
-    found.append(
-        _or_skip(
-            hc.EXCLUSION_LISTS,
-            denied,
-            ("lists",),
-            lambda: hc.exclusion_lists(answers["lists"], resource_group_name, name),
-        )
+    rg = resource_group_name
+    judges = (
+        (hc.CONTROLLER, ("controller",), lambda: hc.controller(answers["controller"] or [], enabled, rg, name)),
+        (hc.IMAGE_JOBS, ("jobs", "templates"), lambda: hc.image_jobs(answers["jobs"], answers["templates"])),
+        (hc.WORKERS, _LIVE, lambda: _workers(cmd, answers, mc, rg, name)),
+        (hc.EXCLUSION_LISTS, ("lists",), lambda: hc.exclusion_lists(answers["lists"], rg, name)),
+        (hc.VERSION, ("config",), lambda: _version(answers["config"], mc, rg, name)),
     )
-    found.append(_or_skip(hc.VERSION, denied, ("config",), lambda: _version(answers["config"], mc, resource_group_name,
-                                                                            name)))  # fmt: skip
-    nodes = answers["nodes"]
+    found = [hc.access(transport, facts.private)]
+    found += [_or_skip(check, denied, keys, judge) for check, keys, judge in judges]
     filtered = None
-    if not isinstance(nodes, steps.Denied):
+    if "nodes" not in denied:
+        nodes = answers["nodes"] or []
         filtered = sorted(
-            n["metadata"]["name"] for n in nodes or [] if hc.FILTER_LABEL in ((n["metadata"].get("labels")) or {})
+            n["metadata"]["name"] for n in nodes if hc.FILTER_LABEL in (n["metadata"].get("labels") or {})
         )
     return {"checks": found, "filtered": filtered, "agent": answers["agent"], "agent_unread": denied.get("agent")}
 
@@ -188,7 +181,7 @@ def _workers(cmd, answers, mc, resource_group_name, name):
                 "Container Insights could not be read (%s): judging the live cluster.", errors.first_line(ex)
             )
     if not (facts and facts[1]):
-        facts = cover.live_facts([answers[k] for k in ("nodes", "live_jobs", "workers", "warnings", "preemptions")])
+        facts = cover.live_facts([answers[k] for k in _LIVE])
     evidence, nodes, preempted = facts
     return hc.workers(coverage.report(nodes, evidence, cleaner.interval_hours, _now(), preempted))
 
