@@ -298,9 +298,13 @@ def fleet_scanner(images, source):
     )
 
 
-def history(monitored, collection_gap, retention_days, interval_hours, resource_group, name, retention_unread=None):
+def history(
+    monitored, collection_gap, retention_days, interval_hours, resource_group, name, retention_unread=None,
+    tables=None, window_hours=None,
+):  # fmt: skip
     """Whether Eraser's history is kept: the monitoring add-on, kube-system collected (the agent's ConfigMap:
-    `monitor.history_rows.collection_gap`), the workspace's retention (../shared/container-insights.md)."""
+    `monitor.history_rows.collection_gap`), the workspace's retention (../shared/container-insights.md), and the
+    table Eraser's lines are in (`tables`: {table: lines} over the last `window_hours`, None where unread)."""
     if not monitored:
         return Check(
             HISTORY,
@@ -316,11 +320,13 @@ def history(monitored, collection_gap, retention_days, interval_hours, resource_
             "Remove kube-system from exclude_namespaces under [log_collection_settings.stdout] and .stderr in "
             "ConfigMap kube-system/container-azm-ms-agentconfig, then: kubectl apply -f <that file>",
         )
+    legacy = legacy_table(tables, window_hours)
     if retention_days is None:
-        return Check(
+        return legacy or Check(
             HISTORY,
             PASS,
-            f"Kept in Container Insights; the workspace's retention could not be read: {retention_unread}.",
+            f"Kept in Container Insights{_in_table(tables)}; the workspace's retention could not be read: "
+            f"{retention_unread}.",
         )
     two_runs = 2 * (interval_hours or 0) / 24
     if retention_days < two_runs:
@@ -331,7 +337,39 @@ def history(monitored, collection_gap, retention_days, interval_hours, resource_
             "cannot hold two runs.",
             "az monitor log-analytics workspace update --ids <workspace> --retention-time <days>",
         )
-    return Check(HISTORY, PASS, f"Kept in Container Insights for {retention_days} days (the workspace's retention).")
+    return legacy or Check(
+        HISTORY, PASS, f"Kept in Container Insights{_in_table(tables)} for {retention_days} days (the workspace's "
+        "retention).",
+    )  # fmt: skip
+
+
+# Support for the legacy ContainerLog table ended then (container-insights-logs-schema, "Table comparison").
+LEGACY_TABLE_RETIRED = "30 September 2026"
+
+
+def legacy_table(tables, window_hours):
+    """A warning where Eraser's latest lines are in the legacy ContainerLog table only, else None."""
+    from azext_imagecleaner.monitor.check_query import LEGACY, V2
+
+    tables = tables or {}
+    if not tables.get(LEGACY) or tables.get(V2):
+        return None
+    return Check(
+        HISTORY,
+        WARN,
+        f"Eraser's {tables[LEGACY]} line(s) of the last {window_hours} hours are in the legacy ContainerLog table, "
+        f"whose support was retired on {LEGACY_TABLE_RETIRED}: the history may stop being kept.",
+        'Set containerlog_schema_version = "v2" under [log_collection_settings.schema] in ConfigMap '
+        "kube-system/container-azm-ms-agentconfig, then: kubectl apply -f <that file>",
+    )
+
+
+def _in_table(tables):
+    """ " (in ContainerLogV2)" where Eraser's lines were found there."""
+    from azext_imagecleaner.monitor.check_query import V2
+
+    found = [t for t, lines in sorted((tables or {}).items()) if lines]
+    return f" (in {' and '.join(found)})" if found and V2 in found else ""
 
 
 def exclusion_lists(configmaps, resource_group="RG", name="NAME"):

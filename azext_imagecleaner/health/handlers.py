@@ -1,11 +1,11 @@
 """`az aks image-cleaner check`: is Image Cleaner healthy on this cluster or fleet, and if not, what to run.
 
-One cluster: the cluster from ARM, then one plan through the access seam (one run-command on a private cluster),
-each read `Permitted` so that a role the caller lacks skips the checks that need it and names the role; then, where
-the monitoring add-on sends to a workspace, its retention from ARM and one history query on the cluster's resource
-(`monitor.history`). A fleet: Resource Graph's rows and one history query per workspace (`monitor.fanout`); the
-checks that need the cluster's Kubernetes API are not made there, and each row says which. The rules are
-`health.checks`'. Exit 1 after the output when a check fails.
+One cluster: the cluster from ARM; where the monitoring add-on sends to a workspace, its retention from ARM and one
+Log Analytics query on the cluster's resource (`monitor.check_query`: coverage's, the history's and the tables');
+then one plan through the access seam (one run-command on a private cluster), each read `Permitted` so that a role
+the caller lacks skips the checks that need it and names the role. A fleet: Resource Graph's rows and one history
+query per workspace (`monitor.fanout`); the checks that need the cluster's Kubernetes API are not made there, and
+each row says which. The rules are `health.checks`'. Exit 1 after the output when a check fails.
 """
 
 import datetime
@@ -79,12 +79,13 @@ def cluster_check(cmd, client, resource_group_name, name, options):
     addons = mc.addon_profiles or {}
     virtual_node = any(k.lower() == "aciconnectorlinux" and bool(a.enabled) for k, a in addons.items())
     facts = facts_of(mc)
+    workspace = monitoring_workspace(mc.addon_profiles)
+    insights = _insights(cmd, mc, resource_group_name, name, hours) if workspace and enabled else None
     found = [hc.setting(enabled, hours, resource_group_name, name)]
-    side = _cluster_side(cmd, client, mc, resource_group_name, name, options, facts)
+    side = _cluster_side(cmd, client, mc, resource_group_name, name, options, facts, insights)
     found.append(hc.node_pools(pools, virtual_node, side.get("filtered")))
     found += side["checks"]
-    workspace = monitoring_workspace(mc.addon_profiles)
-    found += _monitored(cmd, mc, resource_group_name, name, workspace, hours, side, enabled)
+    found += _monitored(cmd, mc, resource_group_name, name, workspace, hours, side, enabled, insights)
     return {"name": name, "resourceGroup": resource_group_name, **hc.result(found)}
 
 
@@ -106,9 +107,11 @@ def _cluster_plan():
     }
 
 
-def _cluster_side(cmd, client, mc, resource_group_name, name, options, facts):
+def _cluster_side(cmd, client, mc, resource_group_name, name, options, facts, insights):
     """The cluster-side checks from one plan: {"checks", "filtered": the nodes labelled to be left out (None when
-    unread), "agent": the agent's ConfigMap, "agent_unread": why it could not be read}."""
+    unread), "agent": the agent's ConfigMap, "agent_unread": why it could not be read}. `insights`: what Container
+    Insights holds (`_insights`), which judges the workers where it sampled the nodes, whatever the caller may read
+    live."""
     from azure.cli.core.azclierror import AzCLIError
 
     from azext_imagecleaner.access import connect, steps
@@ -128,10 +131,11 @@ def _cluster_side(cmd, client, mc, resource_group_name, name, options, facts):
     denied = {key: _role_skip(answer, resource_group_name, name, facts) for key, answer in answers.items()
               if isinstance(answer, steps.Denied)}  # fmt: skip
     rg = resource_group_name
+    sampled = _sampled(insights)
     judges = (
         (hc.CONTROLLER, ("controller",), lambda: hc.controller(answers["controller"] or [], enabled, rg, name)),
         (hc.IMAGE_JOBS, ("jobs", "templates"), lambda: hc.image_jobs(answers["jobs"], answers["templates"])),
-        (hc.WORKERS, _LIVE, lambda: _workers(cmd, answers, mc, rg, name)),
+        (hc.WORKERS, () if sampled else _LIVE, lambda: _workers(answers, mc, sampled)),
         (hc.EXCLUSION_LISTS, ("lists",), lambda: hc.exclusion_lists(answers["lists"], rg, name)),
         (hc.VERSION, ("config",), lambda: _version(answers["config"], mc, rg, name)),
     )
@@ -143,6 +147,8 @@ def _cluster_side(cmd, client, mc, resource_group_name, name, options, facts):
         filtered = sorted(
             n["metadata"]["name"] for n in nodes if hc.FILTER_LABEL in (n["metadata"].get("labels") or {})
         )
+    elif sampled:
+        filtered = sorted(n.name for n in sampled[1] if n.filtered)
     return {"checks": found, "filtered": filtered, "agent": answers["agent"], "agent_unread": denied.get("agent")}
 
 
@@ -161,28 +167,22 @@ def _role_skip(denied, resource_group_name, name, facts):
     return f"{error.error_msg} {hint}".strip()
 
 
-def _workers(cmd, answers, mc, resource_group_name, name):
-    """`coverage`'s judgement of the latest run: from Container Insights where the add-on sends there (runs past
+def _sampled(insights):
+    """Container Insights' (Evidence, [Node], [preempted]) of the cluster, where it sampled its nodes, else None."""
+    facts = (insights or {}).get("coverage")
+    return facts if facts and facts[1] else None
+
+
+def _workers(answers, mc, sampled):
+    """`coverage`'s judgement of the latest run: from Container Insights where it sampled the cluster (runs past
     and overdue show), else from the live cluster's reads in the plan."""
-    from azext_imagecleaner.azure.resource_graph import monitoring_workspace
     from azext_imagecleaner.eraser import coverage
     from azext_imagecleaner.monitor import coverage as cover
 
     cleaner = mc.security_profile.image_cleaner if mc.security_profile else None
     if not (cleaner and cleaner.enabled):
         return hc.skipped(hc.WORKERS, "Image Cleaner is off: no run to judge.")
-    facts = None
-    if monitoring_workspace(mc.addon_profiles):
-        window = cover.window_for(None, cleaner.interval_hours)
-        try:
-            facts = cover.insights_facts(cmd, mc, resource_group_name, name, window)
-        except Exception as ex:  # noqa: BLE001 - the live reads still judge the latest run
-            logger.warning(
-                "Container Insights could not be read (%s): judging the live cluster.", errors.first_line(ex)
-            )
-    if not (facts and facts[1]):
-        facts = cover.live_facts([answers[k] for k in _LIVE])
-    evidence, nodes, preempted = facts
+    evidence, nodes, preempted = sampled or cover.live_facts([answers[k] for k in _LIVE])
     return hc.workers(coverage.report(nodes, evidence, cleaner.interval_hours, _now(), preempted))
 
 
@@ -200,8 +200,60 @@ def _now():
 # --- Container Insights ------------------------------------------------------------------------------------------
 
 
-def _monitored(cmd, mc, resource_group_name, name, workspace, hours, side, enabled):
-    """The history and scanner checks: the add-on, the agent's ConfigMap, the workspace's retention, one query."""
+def _insights(cmd, mc, resource_group_name, name, hours):
+    """What Container Insights holds of the cluster: {"coverage": `coverage`'s facts over its window, "history": the
+    history of the latest runs (two intervals), "tables": {table: Eraser's lines in it}, "errors": {part: why it
+    could not be read}}, from one query on the cluster's resource (`monitor.check_query`). Where the service cuts
+    that answer, coverage's and the history's own queries are asked apart: the history's splits its own cut answers
+    (`monitor.fanout`), and a cut answer is never read as a whole one."""
+    from azure.cli.core.azclierror import AzCLIError
+
+    from azext_imagecleaner.azure import log_analytics
+    from azext_imagecleaner.monitor import check_query
+    from azext_imagecleaner.monitor import coverage as cover
+
+    window, history_hours = cover.window_for(None, hours), _history_hours(hours)
+    what = errors.cluster_text(resource_group_name, name)
+    try:
+        client = log_analytics.logs_client(cmd.cli_ctx)
+        rows = log_analytics.query(client, check_query.query(history_hours), window, what, resource=mc.id)
+    except log_analytics.AnswerCut as ex:
+        logger.info("Log Analytics cut its answer for %s (%s): asking for coverage and history apart.", what, ex)
+        return _insights_apart(cmd, mc, resource_group_name, name, window, history_hours)
+    except AzCLIError as ex:
+        logger.warning("Container Insights could not be read (%s).", ex.error_msg)
+        return {"coverage": None, "history": None, "tables": None, "errors": {"query": ex.error_msg}}
+    found = check_query.read(rows).get(mc.id.lower()) or {"coverage": None, "history": None, "tables": {}}
+    return {**found, "errors": {}}
+
+
+def _insights_apart(cmd, mc, resource_group_name, name, window, history_hours):
+    from azure.cli.core.azclierror import AzCLIError
+
+    from azext_imagecleaner.monitor import coverage as cover
+    from azext_imagecleaner.monitor import history
+
+    found = {"coverage": None, "history": None, "tables": None, "errors": {}}
+    try:
+        found["coverage"] = cover.insights_facts(cmd, mc, resource_group_name, name, window)
+    except AzCLIError as ex:
+        logger.warning("Container Insights' inventory could not be read (%s): judging the live cluster.", ex.error_msg)
+    try:
+        history_window = datetime.timedelta(hours=history_hours)
+        found["history"] = history.cluster_history(cmd, mc, resource_group_name, name, history_window)
+    except AzCLIError as ex:
+        found["errors"]["history"] = ex.error_msg
+    return found
+
+
+def _history_hours(hours):
+    """The latest runs: two intervals."""
+    return 2 * (hours or 168)
+
+
+def _monitored(cmd, mc, resource_group_name, name, workspace, hours, side, enabled, insights):
+    """The history and scanner checks: the add-on, the agent's ConfigMap, the workspace's retention, the tables
+    Eraser's lines are in, and the latest runs' history (`_insights`)."""
     from azext_imagecleaner.monitor import history_rows
 
     if not workspace:
@@ -212,7 +264,11 @@ def _monitored(cmd, mc, resource_group_name, name, workspace, hours, side, enabl
     unread = side.get("agent_unread")
     gap = None if unread else history_rows.collection_gap(side.get("agent"))
     retention, retention_unread = _retention(cmd, workspace)
-    history_check = hc.history(True, gap, retention, hours, resource_group_name, name, retention_unread)
+    tables = (insights or {}).get("tables")
+    window_hours = _history_hours(hours)
+    history_check = hc.history(
+        True, gap, retention, hours, resource_group_name, name, retention_unread, tables, window_hours
+    )
     if unread and history_check.status == hc.PASS:
         history_check = history_check._replace(
             detail=history_check.detail + f" Whether the agent collects kube-system could not be read: {unread}"
@@ -221,7 +277,11 @@ def _monitored(cmd, mc, resource_group_name, name, workspace, hours, side, enabl
         return [history_check, hc.skipped(hc.SCANNER, "Image Cleaner is off: no run to read.")]
     if gap:
         return [history_check, hc.skipped(hc.SCANNER, "Eraser's lines are not collected (see 'history').")]
-    return [history_check, _scanner(cmd, mc, resource_group_name, name, hours)]
+    failed = insights["errors"].get("query") or insights["errors"].get("history")
+    if failed:
+        return [history_check, hc.skipped(hc.SCANNER, f"The history query failed: {failed}")]
+    rows = (insights.get("history") or {}).get("rows") or []
+    return [history_check, hc.scanner(rows, f"the runs of the last {window_hours} hours", resource_group_name, name)]
 
 
 def _retention(cmd, workspace):
@@ -235,20 +295,6 @@ def _retention(cmd, workspace):
         if status == 403:
             return None, "reading the workspace needs the role 'Log Analytics Reader' (or 'Reader') on it"
         return None, errors.first_line(ex)
-
-
-def _scanner(cmd, mc, resource_group_name, name, hours):
-    """The scanner's verdicts in the latest runs (two intervals), from one history query on the cluster."""
-    from azext_imagecleaner.monitor import history
-
-    window = datetime.timedelta(hours=2 * (hours or 168))
-    try:
-        result = history.cluster_history(cmd, mc, resource_group_name, name, window)
-    except Exception as ex:  # noqa: BLE001 - a query refused is this check's skip, not the command's end
-        message = getattr(ex, "error_msg", None) or errors.first_line(ex)
-        return hc.skipped(hc.SCANNER, f"The history query failed: {message}")
-    source = f"the runs of the last {int(window.total_seconds() // 3600)} hours"
-    return hc.scanner(result["rows"], source, resource_group_name, name)
 
 
 # --- a fleet -----------------------------------------------------------------------------------------------------

@@ -28,13 +28,20 @@ def _s(value):
 
 def query(resource_ids=None):
     """The KQL text; `resource_ids`: only these clusters (a workspace's query for a fleet, in lower case)."""
+    lets, answer = statements(resource_ids)
+    return f"{lets}\n{answer}"
+
+
+def statements(resource_ids=None):
+    """(the `let` statements, the answer's expression): `query` in two, for a query that answers more than this
+    one (`monitor.check_query`)."""
     lets, only = [], ""
     if resource_ids:
         lets.append(f"let clusters = dynamic([{', '.join(_s(i.lower()) for i in resource_ids)}]);")
         only = "\n| where _ResourceId in (clusters)"
     workers = " or ".join(f"Name startswith {_s(p)}" for p in st.WORKER_PREFIXES)
     log_workers = workers.replace("Name startswith", "PodName startswith")
-    return "\n".join(
+    text = "\n".join(
         [
             *lets,
             # The nodes of the latest sample; the interval from the samples of the last hour.
@@ -109,6 +116,6 @@ def query(resource_ids=None):
             f"| where TimeGenerated >= Created - 1m and TimeGenerated < Created + {PREEMPTION_MINUTES}m",
             "| summarize Time = min(TimeGenerated) by _ResourceId, Namespace, Name, Node = Computer",
             f'| extend Kind = "{PREEMPTED}";',
-            "union nodes, clusterRows, preempted",
         ]
     )
+    return text, "union nodes, clusterRows, preempted"

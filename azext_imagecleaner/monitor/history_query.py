@@ -67,7 +67,16 @@ def query(resource_ids=None, fleet=False, part=None):
     """The KQL text. `resource_ids`: only these clusters (a workspace's query for a fleet; the service stores
     `_ResourceId` in lower case); `fleet`: answer per image and node instead of the rows; `part`: (k, n), only
     part k of n of each cluster's nodes (`part_buckets`)."""
+    lets, answer = statements(resource_ids, fleet, part)
+    return f"{lets}\n{answer}"
+
+
+def statements(resource_ids=None, fleet=False, part=None, hours=None):
+    """(the `let` statements, the answer's expression): `query` in two, for a query that answers more than this
+    one (`monitor.check_query`). `hours`: only the lines of the last `hours`, where that query's window is longer."""
     lets, only = [], ""
+    if hours:
+        only += f"\n| where TimeGenerated > ago({int(hours)}h)"
     if resource_ids:
         lets.append(f"let clusters = dynamic([{_list(i.lower() for i in resource_ids)}]);")
         only += "\n| where _ResourceId in (clusters)"
@@ -230,8 +239,8 @@ def query(resource_ids=None, fleet=False, part=None):
         ]
     )
     if not fleet:
-        return text + f'\nunion (rows | extend Kind = "{ROW}"), skipped, summary'
-    return "\n".join(
+        return text, f'union (rows | extend Kind = "{ROW}"), skipped, summary'
+    fleet_lets = "\n".join(
         [
             text,
             # A row per image and outcome over the window; a row without an image (a container's failure, a message
@@ -245,6 +254,6 @@ def query(resource_ids=None, fleet=False, part=None):
             "by _ResourceId, Image, Digest, Outcome, DetailKey",
             f'| project-away DetailKey | extend Kind = "{IMAGE}";',
             f'let nodes = rows | summarize Count = count() by _ResourceId, Node, Outcome | extend Kind = "{NODE}";',
-            "union images, nodes, skipped, summary",
         ]
     )
+    return fleet_lets, "union images, nodes, skipped, summary"

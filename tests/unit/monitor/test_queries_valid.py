@@ -12,7 +12,7 @@ from armemulator.loganalytics import tables
 from armemulator.resourcegraph import endpoint as graph
 from azext_imagecleaner.aks.rules import Flags
 from azext_imagecleaner.azure import resource_graph
-from azext_imagecleaner.monitor import coverage_query, history_query
+from azext_imagecleaner.monitor import check_query, coverage_query, history_query
 
 # No az in these tests: the az-release matrix (scripts/test-matrix.sh) leaves them out.
 pytestmark = pytest.mark.same_on_every_az
@@ -52,6 +52,11 @@ def _every_coverage_query():
     yield "coverage a workspace's clusters", coverage_query.query(CLUSTERS)
 
 
+def _every_check_query():
+    yield "check one cluster, daily", check_query.query(48)
+    yield "check one cluster, 90 days", check_query.query(2 * 2160)
+
+
 def _every_graph_query():
     every_flags = [
         None,
@@ -70,8 +75,8 @@ def _every_graph_query():
 
 
 def test_every_log_analytics_query_is_valid():
-    queries = [*_every_history_query(), *_every_coverage_query()]
-    assert len(queries) == 6 + 2 * 2 * 8 + 3
+    queries = [*_every_history_query(), *_every_coverage_query(), *_every_check_query()]
+    assert len(queries) == 6 + 2 * 2 * 8 + 3 + 2
     refused = {
         what: found for what, text in queries if (found := _errors(text, LOG_SCHEMA, kustolanguage.LOG_ANALYTICS))
     }
