@@ -105,7 +105,8 @@ class Emulator:
         return self._call("POST", "workspace-retention", {"id": workspace_id, "days": days})
 
     def monitoring(self, subscription, resource_group, name, **settings):
-        """The data collection rule of the cluster's Container Insights: interval_minutes, exclude_namespaces."""
+        """The `dataCollectionSettings` of the cluster's data collection rule: interval ("30m"),
+        namespaceFilteringMode and namespaces, enableContainerLogV2, streams (armemulator/loganalytics/agent.py)."""
         return self._call("POST", f"clusters/{subscription}/{resource_group}/{name}/monitoring", settings)
 
     def node(self, subscription, resource_group, name, node, os="linux", labels=None, hours_ago=0):

@@ -225,6 +225,16 @@ class Handler(BaseHTTPRequestHandler):
                 _RG + r"/providers/microsoft\.operationalinsights/workspaces/(?P<workspace>[^/]+)",
                 self._get_workspace,
             ),
+            (
+                "GET",
+                _MC + r"/providers/microsoft\.insights/datacollectionruleassociations/(?P<association>[^/]+)",
+                self._get_rule_association,
+            ),
+            (
+                "GET",
+                _RG + r"/providers/microsoft\.insights/datacollectionrules/(?P<rule>[^/]+)",
+                self._get_data_collection_rule,
+            ),
             ("POST", r"/providers/microsoft\.resourcegraph/resources", self._graph_query),
         ]
         for route_method, pattern, handler in routes:
@@ -387,6 +397,34 @@ class Handler(BaseHTTPRequestHandler):
                 "ResourceNotFound",
                 f"The Resource 'Microsoft.OperationalInsights/workspaces/{workspace}' under resource group '{rg}' "
                 "was not found.",
+            )
+        self._send(200, found)
+
+    def _get_rule_association(self, sub, rg, name, association, **_):
+        """The cluster's data collection rule association (`store.data_collection_rule`)."""
+        self.store.get_cluster(sub, rg, name)  # 404 for a cluster that is not there
+        with self.store.lock:
+            found = self.store.data_collection_rule(sub, rg, name)
+        if found is None or association.lower() != found[1]["name"].lower():
+            raise ArmError(
+                404,
+                "ResourceNotFound",
+                f"The Resource 'Microsoft.Insights/dataCollectionRuleAssociations/{association}' was not found.",
+            )
+        self._send(200, found[1])
+
+    def _get_data_collection_rule(self, sub, rg, rule, **_):
+        """A data collection rule of a cluster in the resource group, by its name (MSCI-<region>-<cluster>)."""
+        with self.store.lock:
+            names = [n for (s_, g, n) in self.store.clusters if s_ == sub.lower() and g == rg.lower()]
+            rules = [self.store.data_collection_rule(sub, rg, n) for n in names]
+        found = next((r for r, _ in filter(None, rules) if r["name"].lower() == rule.lower()), None)
+        if found is None:
+            raise ArmError(
+                404,
+                "ResourceNotFound",
+                f"The Resource 'Microsoft.Insights/dataCollectionRules/{rule}' under resource group '{rg}' was not "
+                "found.",
             )
         self._send(200, found)
 
@@ -625,7 +663,7 @@ class Handler(BaseHTTPRequestHandler):
         return 200, {"runs": runs}
 
     def _c_monitoring(self, sub, rg, name, body):
-        """The data collection rule of the cluster's Container Insights: {"interval_minutes", "exclude_namespaces"}."""
+        """The `dataCollectionSettings` of the cluster's data collection rule (`store.set_monitoring`)."""
         return 200, self.store.set_monitoring(sub, rg, name, body)
 
     def _c_node(self, sub, rg, name, body):

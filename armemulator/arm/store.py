@@ -26,6 +26,19 @@ DEFAULT_TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 RUNNING = "InProgress"
 
 
+def _rule_settings(entry):
+    """The `dataCollectionSettings` of the cluster's data collection rule, or None where it has none: a rule comes
+    with the monitoring add-on onboarded with managed identity (`useAADAuth`: az's
+    `--enable-msi-auth-for-monitoring`, on by default)."""
+    workspace = agent.addon_workspace(entry["doc"])
+    addons = (entry["doc"].get("properties") or {}).get("addonProfiles") or {}
+    config = next(((a or {}).get("config") or {} for k, a in addons.items() if k.lower() == "omsagent"), {})
+    msi = str(next((v for k, v in config.items() if k.lower() == "useaadauth"), "false")).lower() == "true"
+    if not (workspace and msi):
+        return None
+    return {**agent.DEFAULT_RULE_SETTINGS, **(entry.get("monitoring") or {})}
+
+
 def _key(*parts):
     return tuple(p.lower() for p in parts)
 
@@ -349,13 +362,13 @@ class Store:
         entry, kube = self.clusters.get(key), self.kube.get(key)
         if entry is not None and kube is not None:
             configmap = kube.configmaps.get(("kube-system", agent.CONFIGMAP))
-            self.logs.collect(entry["doc"], configmap, pod, node, texts, started)
+            self.logs.collect(entry["doc"], configmap, pod, node, texts, started, _rule_settings(entry))
 
     def _collect_past(self, key, runs, texts):
         entry, kube = self.clusters.get(key), self.kube.get(key)
         if entry is not None and kube is not None:
             configmap = kube.configmaps.get(("kube-system", agent.CONFIGMAP))
-            self.logs.collect_past(entry["doc"], configmap, runs, texts)
+            self.logs.collect_past(entry["doc"], configmap, runs, texts, _rule_settings(entry))
 
     def _sample(self, key, pods, events, windows):
         """What the cluster's Container Insights agent samples of a run's pods, its nodes and the controller."""
@@ -377,7 +390,7 @@ class Store:
             owner = ("ReplicaSet", CONTROLLER_POD.rsplit("-", 1)[0])
             node = controller["object"]["spec"]["nodeName"]
             pods = [*pods, Pod(CONTROLLER_POD, node, "kube-system", labels, owner, since, running, float("inf"))]
-        self.logs.sample(entry["doc"], entry.get("monitoring"), nodes, pods, events, windows, now if past else None)
+        self.logs.sample(entry["doc"], _rule_settings(entry), nodes, pods, events, windows, now if past else None)
 
     def sample_now(self, subscription, resource_group, name):
         """The agent's latest sample of the cluster's nodes and pods, now."""
@@ -385,14 +398,67 @@ class Store:
         self._sample(_key(subscription, resource_group, name), [], [], [(now, now)])
 
     def set_monitoring(self, subscription, resource_group, name, settings):
-        """The data collection rule's settings for the cluster's inventory: "interval_minutes" (1 to 30),
-        "exclude_namespaces" (container-insights-data-collection-dcr.md)."""
+        """The `dataCollectionSettings` of the cluster's data collection rule, as `az aks enable-addons -a monitoring
+        --data-collection-settings` takes them: "interval" ("1m" to "30m"), "namespaceFilteringMode" (Off, Exclude,
+        Include), "namespaces", "enableContainerLogV2", "streams" (loganalytics/agent.py)."""
         with self.lock:
             entry = self.clusters.get(_key(subscription, resource_group, name))
             if entry is None:
                 raise not_found(clusters.TYPE, name, resource_group)
             entry["monitoring"] = dict(settings)
             return entry["monitoring"]
+
+    def data_collection_rule(self, subscription, resource_group, name):
+        """The cluster's Container Insights data collection rule and its association, as az creates them for a
+        cluster onboarded with managed identity (`useAADAuth`; azure-cli acs/addonconfiguration.py,
+        `ensure_container_insights_for_monitoring`, `create_or_delete_dcr_association`): (rule, association), or
+        None where the cluster has none."""
+        entry = self.clusters.get(_key(subscription, resource_group, name))
+        settings = _rule_settings(entry) if entry else None
+        if settings is None:
+            return None
+        doc = entry["doc"]
+        workspace = agent.addon_workspace(doc)
+        location = self.logs.workspace(workspace)["location"].replace(" ", "").lower()
+        rule_name = f"MSCI-{location}-{doc['name']}"[:64]
+        rule_id = (
+            f"/subscriptions/{subscription}/resourceGroups/{resource_group}/providers/Microsoft.Insights/"
+            f"dataCollectionRules/{rule_name}"
+        )
+        streams = list(settings.get("streams") or agent.DEFAULT_STREAMS)
+        rule = {
+            "id": rule_id,
+            "name": rule_name,
+            "type": "Microsoft.Insights/dataCollectionRules",
+            "location": location,
+            "kind": "Linux",
+            "properties": {
+                "dataSources": {
+                    "extensions": [
+                        {
+                            "name": "ContainerInsightsExtension",
+                            "streams": streams,
+                            "extensionName": "ContainerInsights",
+                            "extensionSettings": {"dataCollectionSettings": dict(settings)},
+                        }
+                    ]
+                },
+                "dataFlows": [{"streams": streams, "destinations": ["la-workspace"]}],
+                "destinations": {"logAnalytics": [{"workspaceResourceId": workspace, "name": "la-workspace"}]},
+                "provisioningState": "Succeeded",
+            },
+        }
+        association = {
+            "id": f"{doc['id']}/providers/Microsoft.Insights/dataCollectionRuleAssociations/ContainerInsightsExtension",
+            "name": "ContainerInsightsExtension",
+            "type": "Microsoft.Insights/dataCollectionRuleAssociations",
+            "properties": {
+                "dataCollectionRuleId": rule_id,
+                "description": "associates dataCollectionRule to the AKS",
+                "provisioningState": "Succeeded",
+            },
+        }
+        return rule, association
 
     def past_runs(self, subscription, resource_group, name, days, candidates=None, vulnerable=None, faults=None,
                   stopped_days=0):  # fmt: skip

@@ -73,6 +73,50 @@ def collects(found, namespace, stream=ERASER_STREAM):
     return enabled and namespace not in excluded
 
 
+# --- the data collection rule (DCR) of a cluster onboarded with managed identity ---------------------------------
+# az creates it as MSCI-<workspace region>-<cluster> with one Container Insights extension whose
+# `extensionSettings.dataCollectionSettings` are what `--data-collection-settings` gives, `{"enableContainerLogV2":
+# true}` by default, and whose streams are ["Microsoft-ContainerInsights-Group-Default"] unless those settings name
+# streams (azure-cli acs/addonconfiguration.py, `ensure_container_insights_for_monitoring`). The rule filters the
+# namespaces of container logs and of the inventory: `namespaceFilteringMode` Off (every namespace), Exclude (all
+# but `namespaces`) or Include (only `namespaces`) (learn.microsoft.com/azure/azure-monitor/containers/
+# container-insights-data-collection-filter). Where the ConfigMap also leaves a namespace out, its logs are not kept:
+# the model keeps a line only where both let it through (which one wins is not documented).
+DEFAULT_RULE_SETTINGS = {"enableContainerLogV2": True}
+DEFAULT_STREAMS = ("Microsoft-ContainerInsights-Group-Default",)
+# The streams that carry container logs (the group holds ContainerLogV2; acs ContainerInsightsStreams).
+LOG_STREAMS = (
+    "Microsoft-ContainerInsights-Group-Default",
+    "Microsoft-ContainerLogV2",
+    "Microsoft-ContainerLogV2-HighScale",
+    "Microsoft-ContainerLog",
+)
+INVENTORY_STREAMS = ("Microsoft-ContainerInsights-Group-Default", "Microsoft-KubePodInventory")
+
+
+def rule_keeps(settings, namespace, streams_wanted=LOG_STREAMS):
+    """Whether the rule's `dataCollectionSettings` (None: the cluster has no rule) let `namespace` through to the
+    tables of `streams_wanted`."""
+    if settings is None:
+        return True
+    streams = settings.get("streams") or DEFAULT_STREAMS
+    if not any(s in streams_wanted for s in streams):
+        return False
+    mode = str(settings.get("namespaceFilteringMode") or "Off").lower()
+    namespaces = settings.get("namespaces") or []
+    if mode == "exclude":
+        return namespace not in namespaces
+    if mode == "include":
+        return namespace in namespaces
+    return True
+
+
+def rule_interval_minutes(settings):
+    """The inventory's sampling interval: `interval`, "1m" to "30m", 1 minute by default."""
+    text = str((settings or {}).get("interval") or "1m")
+    return float(text.rstrip("m") or 1)
+
+
 def entries(text, multiline):
     """A container's log as the agent keeps it: each line, in parts past 16 KB, or, with multi-line logging, whole up
     to 64 KB and a panic's dump as one entry."""

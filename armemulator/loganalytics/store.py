@@ -54,10 +54,11 @@ class LogStore:
         with self.lock:
             return {w["properties"]["customerId"] for w in self.workspaces.values()}
 
-    def collect(self, doc, configmap, pod, node, texts, started):
+    def collect(self, doc, configmap, pod, node, texts, started, rule=None):
         """What the cluster's agent keeps of a pod's container logs: nothing without the add-on or when its
-        settings leave kube-system out (`agent`)."""
-        kept = self._agent(doc, configmap)
+        settings (the ConfigMap, and `rule`: its data collection rule's settings, None without one) leave kube-system
+        out (`agent`)."""
+        kept = self._agent(doc, configmap, rule)
         if kept is None:
             return
         customer_id, found = kept
@@ -68,21 +69,21 @@ class LogStore:
             if items:
                 self.database.add(table, items)
 
-    def _agent(self, doc, configmap):
+    def _agent(self, doc, configmap, rule):
         """(the workspace's customer ID, the agent's settings) where the cluster's agent keeps kube-system's logs."""
         workspace_id = agent.addon_workspace(doc)
         if not workspace_id:
             return None
         found = agent.settings(configmap)
-        if not agent.collects(found, "kube-system"):
+        if not (agent.collects(found, "kube-system") and agent.rule_keeps(rule, "kube-system")):
             return None
         return self.workspace(workspace_id)["properties"]["customerId"], found
 
-    def collect_past(self, doc, configmap, runs, texts):
+    def collect_past(self, doc, configmap, runs, texts, rule=None):
         """`collect` for many pods that logged the same `texts` ({container: text} from time 0), each from its own
         start: [(pod, node, started)]. The agent's rows are made once, for a pod and node to be named, then laid at
         every pod's and start's in one SQL statement per table: the rows `collect` would add pod by pod, in bulk."""
-        kept = self._agent(doc, configmap)
+        kept = self._agent(doc, configmap, rule)
         if kept is None or not runs:
             return
         customer_id, found = kept
@@ -103,19 +104,21 @@ class LogStore:
             self.database.register("past_template", columns, items)
             self.database.insert_select(table, _past_select(table))
 
-    def sample(self, doc, settings, nodes, pods, events, windows, now=None):
+    def sample(self, doc, rule, nodes, pods, events, windows, now=None):
         """What the cluster's agent samples of its nodes and pods over `windows` [(start, end)] (and the hour before
-        `now`, when given), every interval of its data collection rule (`settings`: "interval_minutes", 1 by
-        default, and "exclude_namespaces"), and its Warning events (`inventory`). Nothing without the add-on."""
+        `now`, when given), every interval of its data collection rule (`rule`: its `dataCollectionSettings`, None
+        without one: `interval` and the namespaces it lets through, `agent.rule_keeps`), and its Warning events
+        (`inventory`). Nothing without the add-on."""
         workspace_id = agent.addon_workspace(doc)
         if not workspace_id:
             return
         customer_id = self.workspace(workspace_id)["properties"]["customerId"]
-        interval = 60 * float((settings or {}).get("interval_minutes") or 1)
+        interval = 60 * agent.rule_interval_minutes(rule)
         times = set()
         for start, end in [*windows, *([(now - 3600, now)] if now is not None else [])]:
             times.update(inventory.sample_times(start - interval, end, interval))
-        excluded = tuple((settings or {}).get("exclude_namespaces") or ())
+        namespaces = {pod.namespace for pod in pods}
+        excluded = tuple(n for n in namespaces if not agent.rule_keeps(rule, n, agent.INVENTORY_STREAMS))
         found = inventory.rows(doc["id"], customer_id, nodes, pods, sorted(times), excluded)
         found["KubeEvents"] = inventory.event_rows(doc["id"], customer_id, events)
         for table, items in found.items():

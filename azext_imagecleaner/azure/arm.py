@@ -225,5 +225,37 @@ def workspace_retention(cli_ctx, workspace_id):
     return (workspace.properties or {}).get("retentionInDays")
 
 
+# az's own version for data collection rules and their associations (azure-cli acs/addonconfiguration.py).
+RULES_API_VERSION = "2022-06-01"
+CONTAINER_INSIGHTS_ASSOCIATION = "ContainerInsightsExtension"
+
+
+def container_insights_rule(cli_ctx, cluster_id):
+    """The cluster's Container Insights data collection rule, read from ARM through the association az names
+    ContainerInsightsExtension: {"id", "settings": its extension's `dataCollectionSettings`, "streams"}, or None
+    where the cluster has no such association."""
+    from azure.cli.core.commands.client_factory import get_mgmt_service_client
+    from azure.cli.core.profiles import ResourceType
+    from azure.core.exceptions import ResourceNotFoundError
+
+    subscription = cluster_id.split("/")[2]
+    client = get_mgmt_service_client(cli_ctx, ResourceType.MGMT_RESOURCE_RESOURCES, subscription_id=subscription)
+    association_id = (
+        f"{cluster_id}/providers/Microsoft.Insights/dataCollectionRuleAssociations/{CONTAINER_INSIGHTS_ASSOCIATION}"
+    )
+    try:
+        association = client.resources.get_by_id(association_id, RULES_API_VERSION)
+    except ResourceNotFoundError:
+        return None
+    rule_id = (association.properties or {}).get("dataCollectionRuleId")
+    if not rule_id:
+        return None
+    rule = client.resources.get_by_id(rule_id, RULES_API_VERSION)
+    extensions = ((rule.properties or {}).get("dataSources") or {}).get("extensions") or []
+    found = next((e for e in extensions if str(e.get("extensionName")).lower() == "containerinsights"), {})
+    settings = (found.get("extensionSettings") or {}).get("dataCollectionSettings") or {}
+    return {"id": rule_id, "settings": settings, "streams": found.get("streams") or []}
+
+
 def cf_managed_clusters(cli_ctx, *_):
     return managed_clusters_client(cli_ctx)

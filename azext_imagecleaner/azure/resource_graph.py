@@ -84,6 +84,17 @@ def monitoring_workspace(addons):
     return None
 
 
+def monitoring_uses_rule(addons):
+    """Whether the monitoring add-on was onboarded with managed identity (`config.useAADAuth`), which is when az
+    gives it a data collection rule (azure-cli acs/addonconfiguration.py)."""
+    for key, value in (addons or {}).items():
+        addon = value if isinstance(value, dict) else {"enabled": value.enabled, "config": value.config}
+        if key.lower() == "omsagent" and addon.get("enabled"):
+            config = addon.get("config") or {}
+            return str(next((v for k, v in config.items() if k.lower() == "useaadauth"), "")).lower() == "true"
+    return False
+
+
 def row_from_graph(item):
     """A `list` row from a Resource Graph result row (with `id` and `workspace` when it has add-on profiles)."""
     pools = item.get("agentPools") or []

@@ -300,11 +300,12 @@ def fleet_scanner(images, source):
 
 def history(
     monitored, collection_gap, retention_days, interval_hours, resource_group, name, retention_unread=None,
-    tables=None, window_hours=None,
+    tables=None, window_hours=None, rule_gap=None,
 ):  # fmt: skip
     """Whether Eraser's history is kept: the monitoring add-on, kube-system collected (the agent's ConfigMap:
-    `monitor.history_rows.collection_gap`), the workspace's retention (../shared/container-insights.md), and the
-    table Eraser's lines are in (`tables`: {table: lines} over the last `window_hours`, None where unread)."""
+    `monitor.history_rows.collection_gap`; the data collection rule: `rule_gap`), the workspace's retention
+    (../shared/container-insights.md), and the table Eraser's lines are in (`tables`: {table: lines} over the last
+    `window_hours`, None where unread)."""
     if not monitored:
         return Check(
             HISTORY,
@@ -312,14 +313,22 @@ def history(
             "No monitoring add-on: Eraser's logs go with its worker pods, minutes after each run.",
             f"az aks enable-addons -a monitoring -g {resource_group} -n {name}",
         )
-    if collection_gap:
-        return Check(
-            HISTORY,
-            FAIL,
-            f"Container Insights does not keep Eraser's logs: {collection_gap}.",
-            "Remove kube-system from exclude_namespaces under [log_collection_settings.stdout] and .stderr in "
-            "ConfigMap kube-system/container-azm-ms-agentconfig, then: kubectl apply -f <that file>",
-        )
+    if collection_gap or rule_gap:
+        fixes = []
+        if collection_gap:
+            fixes.append(
+                "Remove kube-system from exclude_namespaces under [log_collection_settings.stdout] and .stderr in "
+                "ConfigMap kube-system/container-azm-ms-agentconfig, then: kubectl apply -f <that file>"
+            )
+        if rule_gap:
+            fixes.append(
+                "Let kube-system through the data collection rule (the cluster's Monitor settings in the portal), or "
+                f"re-create it: az aks disable-addons -a monitoring -g {resource_group} -n {name}, then az aks "
+                f"enable-addons -a monitoring -g {resource_group} -n {name} --data-collection-settings <a file whose "
+                "namespaceFilteringMode and namespaces keep kube-system>"
+            )
+        gaps = "; and ".join(g for g in (collection_gap, rule_gap) if g)
+        return Check(HISTORY, FAIL, f"Container Insights does not keep Eraser's logs: {gaps}.", " Also: ".join(fixes))
     legacy = legacy_table(tables, window_hours)
     if retention_days is None:
         return legacy or Check(

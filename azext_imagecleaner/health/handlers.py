@@ -263,16 +263,22 @@ def _monitored(cmd, mc, resource_group_name, name, workspace, hours, side, enabl
         ]
     unread = side.get("agent_unread")
     gap = None if unread else history_rows.collection_gap(side.get("agent"))
+    rule, rule_unread = _rule(cmd, mc)
+    rule_gap = history_rows.rule_gap(rule)
     retention, retention_unread = _retention(cmd, workspace)
     tables = (insights or {}).get("tables")
     window_hours = _history_hours(hours)
     history_check = hc.history(
-        True, gap, retention, hours, resource_group_name, name, retention_unread, tables, window_hours
+        True, gap, retention, hours, resource_group_name, name, retention_unread, tables, window_hours, rule_gap
     )
-    if unread and history_check.status == hc.PASS:
-        history_check = history_check._replace(
-            detail=history_check.detail + f" Whether the agent collects kube-system could not be read: {unread}"
-        )
+    if history_check.status == hc.PASS:
+        unknown = (("the agent collects kube-system", unread), ("the data collection rule keeps it", rule_unread))
+        for what, why in unknown:
+            if why:
+                history_check = history_check._replace(
+                    detail=history_check.detail + f" Whether {what} could not be read: {why}"
+                )
+    gap = gap or rule_gap
     if not enabled:
         return [history_check, hc.skipped(hc.SCANNER, "Image Cleaner is off: no run to read.")]
     if gap:
@@ -282,6 +288,22 @@ def _monitored(cmd, mc, resource_group_name, name, workspace, hours, side, enabl
         return [history_check, hc.skipped(hc.SCANNER, f"The history query failed: {failed}")]
     rows = (insights.get("history") or {}).get("rows") or []
     return [history_check, hc.scanner(rows, f"the runs of the last {window_hours} hours", resource_group_name, name)]
+
+
+def _rule(cmd, mc):
+    """(the cluster's Container Insights data collection rule or None, None) or (None, why it could not be read):
+    read only where the add-on was onboarded with managed identity, which is when az gives it one."""
+    from azext_imagecleaner.azure.arm import container_insights_rule
+    from azext_imagecleaner.azure.resource_graph import monitoring_uses_rule
+
+    if not monitoring_uses_rule(mc.addon_profiles):
+        return None, None
+    try:
+        return container_insights_rule(cmd.cli_ctx, mc.id), None
+    except Exception as ex:  # noqa: BLE001 - one unreadable fact makes part of one check unknown, not the command
+        if getattr(ex, "status_code", None) == 403:
+            return None, "reading it needs the role 'Monitoring Reader' (or 'Reader') on the data collection rule"
+        return None, errors.first_line(ex)
 
 
 def _retention(cmd, workspace):

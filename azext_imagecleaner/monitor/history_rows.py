@@ -236,6 +236,41 @@ def collection_gap(configmap):
     return f"in ConfigMap {NAMESPACE}/{AGENT_CONFIGMAP}, " + " and ".join(problems)
 
 
+# The data collection rule's streams that carry container logs: the default group (which holds ContainerLogV2) and
+# the log tables' own (azure-cli acs/addonconfiguration.py: "Microsoft-ContainerInsights-Group-Default" by default,
+# ContainerInsightsStreams in high log scale mode).
+RULE_LOG_STREAMS = (
+    "Microsoft-ContainerInsights-Group-Default",
+    "Microsoft-ContainerLogV2",
+    "Microsoft-ContainerLogV2-HighScale",
+    "Microsoft-ContainerLog",
+)
+
+
+def rule_gap(rule):
+    """Why the cluster's data collection rule (`arm.container_insights_rule`; None: it has none) keeps no
+    kube-system logs, or None when it keeps them: its streams, and its namespace filter (`namespaceFilteringMode`
+    Off, Exclude or Include, with `namespaces`: learn.microsoft.com/azure/azure-monitor/containers/
+    container-insights-data-collection-filter)."""
+    if not rule:
+        return None
+    name = rule["id"].rsplit("/", 1)[-1]
+    streams = rule.get("streams") or []
+    if streams and not any(s in RULE_LOG_STREAMS for s in streams):
+        return f"data collection rule {name} sends no container logs (its streams: {', '.join(streams)})"
+    settings = rule.get("settings") or {}
+    mode = str(settings.get("namespaceFilteringMode") or "Off")
+    namespaces = list(settings.get("namespaces") or [])
+    if mode.lower() == "exclude" and NAMESPACE in namespaces:
+        return (
+            f"data collection rule {name} leaves {NAMESPACE} out (namespaceFilteringMode {mode}, namespaces "
+            f"{namespaces})"
+        )
+    if mode.lower() == "include" and NAMESPACE not in namespaces:
+        return f"data collection rule {name} keeps only namespaces {namespaces} (namespaceFilteringMode {mode})"
+    return None
+
+
 def _toml(text):
     try:
         import tomllib

@@ -155,6 +155,33 @@ def test_kube_system_left_out(az, emulator, make_cluster, group, shape):
     assert by_name(result)["scanner"]["status"] == "skip"
 
 
+def test_a_data_collection_rule_that_leaves_kube_system_out_fails_history(az, emulator, make_cluster, group):
+    cluster = make_cluster(body=cluster_body(windows=False, virtual=False), resource_group=group)
+    agent(emulator, cluster)  # the ConfigMap keeps kube-system: the rule alone leaves it out
+    excluded = ["kube-system", "gatekeeper-system"]
+    emulator.monitoring(*ref(cluster), namespaceFilteringMode="Exclude", namespaces=excluded)
+    emulator.history(*ref(cluster), days=30)
+    emulator.clear_requests()
+    result = check(az, *cluster.args)
+    assert result.code == 1
+    history = by_name(result)["history"]
+    assert history["status"] == "fail", history
+    assert (
+        f"data collection rule MSCI-eastus-{cluster.name} leaves kube-system out (namespaceFilteringMode Exclude, "
+        f"namespaces {excluded})" in history["detail"]
+    )
+    assert "--data-collection-settings" in history["fix"] and "container-azm-ms-agentconfig" not in history["fix"]
+    assert by_name(result)["scanner"]["status"] == "skip"
+    # Read from ARM as az writes it: the association named ContainerInsightsExtension, then the rule it names.
+    insights = [r["path"].lower() for r in emulator.requests() if "/microsoft.insights/" in r["path"].lower()]
+    assert insights == [
+        f"{cluster_id(emulator, cluster)}/providers/microsoft.insights/datacollectionruleassociations/"
+        "containerinsightsextension".lower(),
+        f"/subscriptions/{cluster.subscription}/resourcegroups/{group}/providers/microsoft.insights/"
+        f"datacollectionrules/msci-eastus-{cluster.name}".lower(),
+    ]
+
+
 def test_a_retention_under_two_intervals_warns(az, emulator, make_cluster, group):
     cluster = healthy(emulator, make_cluster, group, workspace=group)  # a workspace of its own: others keep 30 days
     emulator.workspace_retention(WORKSPACE.format(group), 7)

@@ -37,7 +37,8 @@ def cluster_body(monitoring="ws-cover", nodes=8, windows=True, virtual=True, pri
     if monitoring:
         properties["addonProfiles"]["omsagent"] = {
             "enabled": True,
-            "config": {"logAnalyticsWorkspaceResourceID": WORKSPACE.format(monitoring)},
+            # onboarded with managed identity, as az does by default: the add-on has a data collection rule
+            "config": {"logAnalyticsWorkspaceResourceID": WORKSPACE.format(monitoring), "useAADAuth": "true"},
         }
     return doc
 
@@ -132,7 +133,7 @@ def test_a_schedule_that_stopped_leaves_every_node_overdue(az, emulator, make_cl
 def test_a_long_inventory_interval_is_said_and_no_node_is_called_missed_on_it(az, emulator, make_cluster, group):
     cluster = make_cluster(body=cluster_body(nodes=4, windows=False, virtual=False), resource_group=group)
     # No agent ConfigMap: the workers' logs are not collected (kube-system is left out), only the inventory.
-    emulator.monitoring(*ref(cluster), interval_minutes=30)
+    emulator.monitoring(*ref(cluster), interval="30m")
     emulator.history(*ref(cluster), days=30, faults={"aks-nodepool1-1": "down"})
     result = coverage(az, *cluster.args)
     assert result.code == 0, result.err
@@ -145,7 +146,7 @@ def test_a_long_inventory_interval_is_said_and_no_node_is_called_missed_on_it(az
 def test_an_inventory_without_kube_system_is_said(az, emulator, make_cluster, group):
     cluster = make_cluster(body=cluster_body(nodes=3, windows=False, virtual=False), resource_group=group)
     agent(emulator, cluster)
-    emulator.monitoring(*ref(cluster), exclude_namespaces=["kube-system"])
+    emulator.monitoring(*ref(cluster), namespaceFilteringMode="Exclude", namespaces=["kube-system"])
     emulator.history(*ref(cluster), days=30)
     result = coverage(az, *cluster.args)
     assert result.code == 0, result.err

@@ -354,6 +354,42 @@ def test_the_extension_and_the_emulated_agent_agree_on_what_is_collected():
         )
 
 
+RULE_ID = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Insights/dataCollectionRules/MSCI-eastus-c1"
+RULES = [
+    # (the rule's dataCollectionSettings, its streams, what the gap says or None)
+    ({"enableContainerLogV2": True}, ["Microsoft-ContainerInsights-Group-Default"], None),
+    ({"namespaceFilteringMode": "Off", "namespaces": ["kube-system"]}, [], None),
+    (
+        {"namespaceFilteringMode": "Exclude", "namespaces": ["kube-system", "gatekeeper-system"]},
+        [],
+        "leaves kube-system out",
+    ),
+    ({"namespaceFilteringMode": "Exclude", "namespaces": ["gatekeeper-system"]}, [], None),
+    ({"namespaceFilteringMode": "Include", "namespaces": ["default", "team-a"]}, [], "keeps only namespaces"),
+    ({"namespaceFilteringMode": "Include", "namespaces": ["kube-system"]}, [], None),
+    ({}, ["Microsoft-KubePodInventory", "Microsoft-Perf"], "sends no container logs"),
+    ({}, ["Microsoft-ContainerLogV2-HighScale", "Microsoft-KubeEvents"], None),
+]
+
+
+@pytest.mark.parametrize(("settings_", "streams", "gap"), RULES)
+def test_rule_gap_names_the_rule_and_its_setting(settings_, streams, gap):
+    found = history_rows.rule_gap({"id": RULE_ID, "settings": settings_, "streams": streams})
+    assert (found is None) if gap is None else (gap in found and "MSCI-eastus-c1" in found)
+
+
+def test_no_rule_is_no_gap():
+    assert history_rows.rule_gap(None) is None
+
+
+def test_the_extension_and_the_emulated_agent_agree_on_what_a_rule_lets_through():
+    for settings_, streams, _ in RULES:
+        rule = {**settings_, **({"streams": streams} if streams else {})}
+        assert (history_rows.rule_gap({"id": RULE_ID, "settings": settings_, "streams": streams}) is None) == (
+            agent.rule_keeps(rule, "kube-system")
+        )
+
+
 def test_the_query_api_takes_only_a_token_for_its_own_endpoint():
     endpoint.check_token({"aud": "https://127.0.0.1:1234/"}, "https://127.0.0.1:1234")
     for claims in (None, {"aud": "https://management.core.windows.net/"}, {"aud": "6dae42f8"}):
