@@ -3,7 +3,7 @@
 
 from setuptools import find_packages, setup
 
-VERSION = "1.2.0"
+VERSION = "1.2.1"
 
 CLASSIFIERS = [
     "Development Status :: 4 - Beta",

@@ -547,6 +547,8 @@ def check_private(work, wheel, start_seconds=10, repeat=3):
                     sum(1 for r in requests if r["method"] == "POST" and r["path"].lower().endswith("/runcommand")),
                     sum(1 for r in requests if r["path"].lower().startswith("/v1/")),
                     completed.returncode,
+                    # ARM: the cluster, the run-command's result polls, the workspace, the data collection rule
+                    sum(1 for r in requests if r["path"].lower().startswith("/subscriptions/")),
                 )
             )
         row = {
@@ -555,6 +557,7 @@ def check_private(work, wheel, start_seconds=10, repeat=3):
             "run_commands": max(c[0] for c in counts),
             "log_analytics_queries": max(c[1] for c in counts),
             "exit_codes": sorted({c[2] for c in counts}),
+            "arm_requests": max(c[3] for c in counts),
             "runs": repeat,
         }
         print(json.dumps(row), flush=True)

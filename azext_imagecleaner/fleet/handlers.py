@@ -199,7 +199,10 @@ def _run_paced(cmd, targets, pacer, apply, wait_until=None, timeout=DEFAULT_TIME
 
 class _FleetRun:  # pylint: disable=too-many-instance-attributes  # one run's state, under one condition
     def __init__(self, cmd, targets, pacer, apply, timeout):
+        from azext_imagecleaner.azure.arm import retry_budget_seconds
+
         self.pacer, self.apply, self.timeout = pacer, apply, timeout
+        self.retry_budget = retry_budget_seconds(cmd.cli_ctx)
         self.queues = {}
         for target in targets:
             self.queues.setdefault(target.subscription, deque()).append(target)
@@ -217,7 +220,7 @@ class _FleetRun:  # pylint: disable=too-many-instance-attributes  # one run's st
             if wait_until is not None:
                 from azext_imagecleaner.fleet.operations import Waiter
 
-                self.waiter = Waiter(self.pacer, wait_until, self.operation_ended)
+                self.waiter = Waiter(self.pacer, wait_until, self.operation_ended, budget=self.retry_budget)
             workers = [threading.Thread(target=self.work, daemon=True) for _ in range(self.workers)]
             for worker in workers:
                 worker.start()

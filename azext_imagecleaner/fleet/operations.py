@@ -18,7 +18,8 @@ from azure.mgmt.core.polling.arm_polling import ARMPolling
 # Seconds between one operation's polls when the service sends no Retry-After: a change that ends in seconds is
 # seen in seconds, one of AKS's 2 minutes is polled 6 times.
 POLL_INTERVALS = (5, 10, 15, 30)
-# A poll whose answer could not be read is tried again; this many in a row, and the end is "not confirmed".
+# A poll whose answer could not be read is tried again; this many in a row, or unread for longer than the retry
+# budget, and the end is "not confirmed".
 MAX_UNREADABLE_POLLS = 3
 POLL_THREADS = 8
 
@@ -83,6 +84,7 @@ class Operation:
     def __init__(self, target, polling, row):
         self.target, self.polling, self.row = target, polling, row
         self.polls, self.unreadable = 0, 0
+        self.unreadable_since = None
 
 
 class Waiter:  # pylint: disable=too-many-instance-attributes  # the schedule's state, under one condition
@@ -92,8 +94,10 @@ class Waiter:  # pylint: disable=too-many-instance-attributes  # the schedule's 
     "failed", "canceled"), "unreadable" (its end could not be read) or "running" (still running at the deadline).
     """
 
-    def __init__(self, pacer, deadline, finish, threads=POLL_THREADS, clock=time.monotonic):
+    def __init__(self, pacer, deadline, finish, threads=POLL_THREADS, clock=time.monotonic, budget=None):
+        """`budget`: seconds an operation's end may stay unreadable (the retry budget), None for no bound."""
         self.pacer, self.deadline, self.finish, self.clock = pacer, deadline, finish, clock
+        self.budget = budget
         self.condition = threading.Condition()
         self.due = []  # heap of (when, sequence, operation)
         self.sequence = itertools.count()
@@ -163,13 +167,23 @@ class Waiter:  # pylint: disable=too-many-instance-attributes  # the schedule's 
         try:
             polling.update_status()
         except Exception as ex:  # noqa: BLE001 - a poll that fails is tried again, and then reported in the row
-            operation.unreadable += 1
-            return ("unreadable", ex) if operation.unreadable >= MAX_UNREADABLE_POLLS else (None, None)
-        operation.unreadable = 0
+            return ("unreadable", ex) if self._gives_up(operation) else (None, None)
+        operation.unreadable, operation.unreadable_since = 0, None
         status = (polling.status() or "").lower()
         if status in ("succeeded", "failed", "canceled"):
             return status, polling.error() if status != "succeeded" else None
         return None, None
+
+    def _gives_up(self, operation):
+        """After a poll that failed: whether its end stays unread (MAX_UNREADABLE_POLLS in a row, or a next poll,
+        paused by a 429's Retry-After, past the retry budget)."""
+        now = self.clock()
+        operation.unreadable += 1
+        operation.unreadable_since = operation.unreadable_since or now
+        if operation.unreadable >= MAX_UNREADABLE_POLLS:
+            return True
+        next_poll = max(now + poll_delay(operation.polls), self.pacer.paused_until(operation.target.subscription))
+        return self.budget is not None and next_poll - operation.unreadable_since > self.budget
 
     def _end_running(self):
         """At the deadline: whatever is still due is still running (one thread takes them all)."""

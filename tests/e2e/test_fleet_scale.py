@@ -105,7 +105,10 @@ def test_a_429_storm_in_one_subscription_does_not_stall_the_other(az, emulator, 
     slow = [make_cluster(image_cleaner=None, resource_group=group) for _ in range(6)]
     fast = [make_cluster(image_cleaner=None, resource_group=group, subscription=SECOND_SUBSCRIPTION) for _ in range(6)]
     emulator.throttle("read", rate=2, burst=3, subscription=slow[0].subscription)
-    result = az("aks", "image-cleaner", "set", "--enable", "--all", "-o", "json", timeout=300)
+    # Its own clusters by ID, in both subscriptions: --all would also take every cluster earlier tests left in the
+    # session's emulator, at 2 reads a second (test_list_* cover --all's discovery).
+    ids = [cluster_id(c) for c in slow + fast]
+    result = az("aks", "image-cleaner", "set", "--enable", "--ids", *ids, "-o", "json", timeout=300)
     assert result.code == 0, result.err
     ours = [(r["name"], r["result"], r["error"]) for r in result.json if r["resourceGroup"] == group]
     assert len(ours) == 12 and all(result == "changed" for _, result, _ in ours), result.err[-3000:]

@@ -85,6 +85,32 @@ def test_a_poll_that_fails_is_tried_again_and_three_in_a_row_leave_the_end_unrea
     assert ended["lost"] == ("unreadable", broken)
 
 
+def test_a_poll_paused_past_the_retry_budget_leaves_the_end_unread_at_once():
+    pacer = Pacer(ceiling=10)
+    throttled = OSError("429 Too Many Requests")
+
+    class Throttled(ScriptedPolling):
+        def update_status(self):
+            # ARM answers the poll 429 with a Retry-After of 20 s, which pauses the subscription (fleet.pacing)
+            pacer.observe("sub", 429, retry_after=20)
+            super().update_status()
+
+    ended, lock = {}, threading.Lock()
+
+    def finish(operation, status, error):
+        with lock:
+            ended[operation.target.name] = (status, error, time.monotonic())
+
+    started = time.monotonic()
+    waiter = Waiter(pacer, started + 30, finish, threads=2, budget=1.0)
+    waiter.add(Operation(Target("sub", "rg", "paused"), Throttled([throttled, "Succeeded"]), {"name": "paused"}))
+    waiter.close()
+    waiter.join()
+    status, error, when = ended["paused"]
+    assert (status, error) == ("unreadable", throttled)
+    assert when - started < 5  # not held for the 20 s pause
+
+
 def test_what_still_runs_at_the_deadline_is_reported_running_once():
     slow = ScriptedPolling([], retry_after=0.05)
     started = time.monotonic()
