@@ -31,9 +31,9 @@ def _rule_settings(entry):
     with the monitoring add-on onboarded with managed identity (`useAADAuth`: az's
     `--enable-msi-auth-for-monitoring`, on by default)."""
     workspace = agent.addon_workspace(entry["doc"])
-    addons = (entry["doc"].get("properties") or {}).get("addonProfiles") or {}
-    config = next(((a or {}).get("config") or {} for k, a in addons.items() if k.lower() == "omsagent"), {})
-    msi = str(next((v for k, v in config.items() if k.lower() == "useaadauth"), "false")).lower() == "true"
+    config = agent.monitoring_addon(entry["doc"])
+    # Without the add-on, the Azure Monitor profile onboards with managed identity only (acs `_is_monitoring_aad_auth`).
+    msi = config is None or str(next((v for k, v in config.items() if k.lower() == "useaadauth"), "")).lower() == "true"
     if not (workspace and msi):
         return None
     return {**agent.DEFAULT_RULE_SETTINGS, **(entry.get("monitoring") or {})}

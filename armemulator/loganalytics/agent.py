@@ -39,11 +39,24 @@ STITCHED_BYTES = 65536
 
 
 def addon_workspace(doc):
-    """The workspace resource ID the cluster's monitoring add-on sends to, or None when the add-on is off."""
+    """The workspace resource ID the cluster's Container Insights sends to, or None when it is off: the Azure
+    Monitor profile's containerInsights (az 2.91's `--enable-azure-monitor-logs`), else the monitoring add-on
+    (azure-cli acs/managed_cluster_decorator.py, `_is_monitoring_enabled_on_mc`)."""
+    properties = doc.get("properties") or {}
+    insights = (properties.get("azureMonitorProfile") or {}).get("containerInsights") or {}
+    if insights.get("enabled") and insights.get("logAnalyticsWorkspaceResourceId"):
+        return insights["logAnalyticsWorkspaceResourceId"]
+    config = monitoring_addon(doc)
+    if config is None:
+        return None
+    return next((v for k, v in config.items() if k.lower() == "loganalyticsworkspaceresourceid"), None)
+
+
+def monitoring_addon(doc):
+    """The enabled monitoring add-on's config (`omsagent`), or None."""
     for key, addon in ((doc.get("properties") or {}).get("addonProfiles") or {}).items():
         if key.lower() == "omsagent" and (addon or {}).get("enabled"):
-            config = addon.get("config") or {}
-            return next((v for k, v in config.items() if k.lower() == "loganalyticsworkspaceresourceid"), None)
+            return addon.get("config") or {}
     return None
 
 

@@ -62,7 +62,7 @@ def graph_query(resource_group=None, flags=None, monitoring=False):
         "| project id, name, subscriptionId, "
         f"enabled = tobool({_CLEANER}.enabled), intervalHours = toint({_CLEANER}.intervalHours), "
         "provisioningState = tostring(properties.provisioningState), agentPools = properties.agentPoolProfiles"
-        + (", addons = properties.addonProfiles" if monitoring else "")
+        + (", addons = properties.addonProfiles, monitor = properties.azureMonitorProfile" if monitoring else "")
     )
     lines.append("| order by id asc")
     return "\n".join(lines)
@@ -73,32 +73,62 @@ def _resource_group_of(resource_id):
     return parts[4] if len(parts) > 4 else None
 
 
-def monitoring_workspace(addons):
-    """The workspace resource ID the monitoring add-on (`omsagent`) sends to, from a cluster's add-on profiles
-    (a dict from ARM's JSON, or SDK models); None when the add-on is off (../shared/container-insights.md §1)."""
+def _addon(addons):
+    """The enabled monitoring add-on's config (`omsagent`), or None."""
     for key, value in (addons or {}).items():
         addon = value if isinstance(value, dict) else {"enabled": value.enabled, "config": value.config}
         if key.lower() == "omsagent" and addon.get("enabled"):
-            config = addon.get("config") or {}
-            return next((v for k, v in config.items() if k.lower() == "loganalyticsworkspaceresourceid"), None)
+            return addon.get("config") or {}
     return None
 
 
-def monitoring_uses_rule(addons):
-    """Whether the monitoring add-on was onboarded with managed identity (`config.useAADAuth`), which is when az
-    gives it a data collection rule (azure-cli acs/addonconfiguration.py)."""
-    for key, value in (addons or {}).items():
-        addon = value if isinstance(value, dict) else {"enabled": value.enabled, "config": value.config}
-        if key.lower() == "omsagent" and addon.get("enabled"):
-            config = addon.get("config") or {}
-            return str(next((v for k, v in config.items() if k.lower() == "useaadauth"), "")).lower() == "true"
-    return False
+def _config(config, name):
+    return next((v for k, v in (config or {}).items() if k.lower() == name.lower()), None)
+
+
+def _container_insights(monitor_profile):
+    """The workspace of the Azure Monitor profile's containerInsights where it is on (az 2.91's
+    `--enable-azure-monitor-logs`), from a dict of ARM's JSON or an SDK model; else None."""
+    if isinstance(monitor_profile, dict):
+        insights = monitor_profile.get("containerInsights") or {}
+        return insights.get("logAnalyticsWorkspaceResourceId") if insights.get("enabled") else None
+    insights = getattr(monitor_profile, "container_insights", None)  # absent from the SDKs of older az
+    return (
+        getattr(insights, "log_analytics_workspace_resource_id", None) if getattr(insights, "enabled", None) else None
+    )
+
+
+def monitoring_workspace(addons, monitor_profile=None):
+    """The workspace resource ID Container Insights sends to, or None when it is off (../shared/container-insights.md
+    §1): the Azure Monitor profile's containerInsights, else the monitoring add-on (`omsagent`), as az reads them
+    (azure-cli acs/managed_cluster_decorator.py, `_is_monitoring_enabled_on_mc`). From a cluster's add-on profiles
+    and Azure Monitor profile, dicts of ARM's JSON or SDK models."""
+    return _container_insights(monitor_profile) or _config(_addon(addons), "logAnalyticsWorkspaceResourceID")
+
+
+def monitoring_uses_rule(addons, monitor_profile=None):
+    """Whether Container Insights was onboarded with managed identity, which is when az gives it a data collection
+    rule (azure-cli acs/addonconfiguration.py): the add-on's `config.useAADAuth`; without the add-on, the Azure
+    Monitor profile onboards with managed identity only (acs `_is_monitoring_aad_auth`)."""
+    config = _addon(addons)
+    if config is not None:
+        return str(_config(config, "useAADAuth") or "").lower() == "true"
+    return _container_insights(monitor_profile) is not None
+
+
+def cluster_workspace(mc):
+    """`monitoring_workspace` of an SDK ManagedCluster."""
+    return monitoring_workspace(mc.addon_profiles, getattr(mc, "azure_monitor_profile", None))
 
 
 def row_from_graph(item):
     """A `list` row from a Resource Graph result row (with `id` and `workspace` when it has add-on profiles)."""
     pools = item.get("agentPools") or []
-    extra = {"id": item.get("id"), "workspace": monitoring_workspace(item.get("addons"))} if "addons" in item else {}
+    extra = (
+        {"id": item.get("id"), "workspace": monitoring_workspace(item.get("addons"), item.get("monitor"))}
+        if "addons" in item
+        else {}
+    )
     return {
         **extra,
         "name": item.get("name"),
@@ -115,7 +145,7 @@ def row_from_arm(subscription, mc, monitoring=False):
     """A `list` row from an ARM ManagedCluster model (with `id` and `workspace` when `monitoring`)."""
     cleaner = mc.security_profile.image_cleaner if mc.security_profile else None
     pools = mc.agent_pool_profiles or []
-    extra = {"id": mc.id, "workspace": monitoring_workspace(mc.addon_profiles)} if monitoring else {}
+    extra = {"id": mc.id, "workspace": cluster_workspace(mc)} if monitoring else {}
     return {
         **extra,
         "name": mc.name,

@@ -69,7 +69,7 @@ def check(
 
 def cluster_check(cmd, client, resource_group_name, name, options):
     from azext_imagecleaner.access._plan import facts_of
-    from azext_imagecleaner.azure.resource_graph import monitoring_workspace
+    from azext_imagecleaner.azure.resource_graph import cluster_workspace
 
     with errors.mapped(resource_group_name, name):
         mc = client.get(resource_group_name, name)
@@ -79,7 +79,7 @@ def cluster_check(cmd, client, resource_group_name, name, options):
     addons = mc.addon_profiles or {}
     virtual_node = any(k.lower() == "aciconnectorlinux" and bool(a.enabled) for k, a in addons.items())
     facts = facts_of(mc)
-    workspace = monitoring_workspace(mc.addon_profiles)
+    workspace = cluster_workspace(mc)
     insights = _insights(cmd, mc, resource_group_name, name, hours) if workspace and enabled else None
     found = [hc.setting(enabled, hours, resource_group_name, name)]
     side = _cluster_side(cmd, client, mc, resource_group_name, name, options, facts, insights)
@@ -296,7 +296,7 @@ def _rule(cmd, mc):
     from azext_imagecleaner.azure.arm import container_insights_rule
     from azext_imagecleaner.azure.resource_graph import monitoring_uses_rule
 
-    if not monitoring_uses_rule(mc.addon_profiles):
+    if not monitoring_uses_rule(mc.addon_profiles, getattr(mc, "azure_monitor_profile", None)):
         return None, None
     try:
         return container_insights_rule(cmd.cli_ctx, mc.id), None

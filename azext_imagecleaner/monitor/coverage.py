@@ -63,9 +63,9 @@ def cluster_coverage(cmd, client, resource_group_name, name, since, show_query, 
         return {"query": cq.query(), "timespan": fanout.timespan(window), "resource": mc.id}
     if not (cleaner and cleaner.enabled):
         raise errors.image_cleaner_off(resource_group_name, name)
-    from azext_imagecleaner.azure.resource_graph import monitoring_workspace
+    from azext_imagecleaner.azure.resource_graph import cluster_workspace
 
-    result, monitored = None, bool(monitoring_workspace(mc.addon_profiles))
+    result, monitored = None, bool(cluster_workspace(mc))
     if monitored:
         facts = insights_facts(cmd, mc, resource_group_name, name, window)
         if facts and facts[1]:

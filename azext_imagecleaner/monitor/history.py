@@ -73,9 +73,9 @@ def _text(plan, fleet=False):
 
 
 def _monitoring_workspace(mc):
-    from azext_imagecleaner.azure.resource_graph import monitoring_workspace
+    from azext_imagecleaner.azure.resource_graph import cluster_workspace
 
-    return monitoring_workspace(mc.addon_profiles)
+    return cluster_workspace(mc)
 
 
 def _explain_no_rows(mc, resource_group_name, name, window, connect):

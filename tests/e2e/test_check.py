@@ -90,6 +90,29 @@ def test_a_cut_answer_is_asked_again_apart_and_reads_as_the_whole_one(az, emulat
     assert said == whole_said  # the history's detail names the table only where the one query counted its lines
 
 
+def test_container_insights_through_the_azure_monitor_profile_is_read_as_the_add_on_is(
+    az, emulator, make_cluster, group
+):
+    # Onboarded with az 2.91's --enable-azure-monitor-logs: no omsagent add-on, properties.azureMonitorProfile
+    # .containerInsights instead, with managed identity and so a data collection rule (acs _is_monitoring_aad_auth).
+    body = cluster_body(windows=False, virtual=False, profile=True)
+    assert "omsagent" not in body["properties"]["addonProfiles"]
+    cluster = make_cluster(body=body, resource_group=group)
+    agent(emulator, cluster)
+    assert emulator.history(*ref(cluster), days=30, candidates=10, vulnerable=4) >= 4
+    emulator.clear_requests()
+    result = check(az, *cluster.args)
+    assert result.code == 0, result.err
+    checks = by_name(result)
+    assert {n: c["status"] for n, c in checks.items() if c["status"] != "pass"} == {}
+    assert "Kept in Container Insights (in ContainerLogV2) for 30 days" in checks["history"]["detail"]
+    assert len(log_queries(emulator)) == 1
+    assert any("/datacollectionrules/" in r["path"].lower() for r in emulator.requests())
+    report = az("aks", "image-cleaner", "report", *cluster.args, "--since", "30d", "-o", "json")
+    assert report.code == 0, report.err
+    assert report.json["summary"]["imagesRemoved"] > 0
+
+
 def cluster_id(emulator, cluster):
     return emulator.cluster(*ref(cluster))["id"]
 

@@ -23,7 +23,9 @@ FAULTS = {
 }
 
 
-def cluster_body(monitoring="ws-cover", nodes=8, windows=True, virtual=True, private=False, aad=False):
+def cluster_body(monitoring="ws-cover", nodes=8, windows=True, virtual=True, private=False, aad=False, profile=False):
+    """A cluster with Image Cleaner on; Container Insights sending to workspace `monitoring` through the monitoring
+    add-on, or with `profile` through the Azure Monitor profile (az 2.91's --enable-azure-monitor-logs)."""
     doc = access_body(private=private, aad=aad, local_accounts=not aad)
     properties = doc["properties"]
     properties["securityProfile"]["imageCleaner"] = {"enabled": True, "intervalHours": 168}
@@ -34,7 +36,11 @@ def cluster_body(monitoring="ws-cover", nodes=8, windows=True, virtual=True, pri
         )
     if virtual:
         properties["addonProfiles"]["aciConnectorLinux"] = {"enabled": True, "config": {"SubnetName": "vn"}}
-    if monitoring:
+    if monitoring and profile:
+        properties["azureMonitorProfile"] = {
+            "containerInsights": {"enabled": True, "logAnalyticsWorkspaceResourceId": WORKSPACE.format(monitoring)}
+        }
+    elif monitoring:
         properties["addonProfiles"]["omsagent"] = {
             "enabled": True,
             # onboarded with managed identity, as az does by default: the add-on has a data collection rule
