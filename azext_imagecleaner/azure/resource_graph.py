@@ -89,7 +89,10 @@ def _config(config, name):
 def _container_insights(monitor_profile):
     """The workspace of the Azure Monitor profile's containerInsights where it is on (az 2.91's
     `--enable-azure-monitor-logs`), from a dict of ARM's JSON or an SDK model; else None."""
-    if isinstance(monitor_profile, dict):
+    from collections.abc import Mapping
+
+    # (the SDKs of az 2.85+ are Mappings by REST name, whose nested values may still be dicts: arm.resolve_models)
+    if isinstance(monitor_profile, Mapping):
         insights = monitor_profile.get("containerInsights") or {}
         return insights.get("logAnalyticsWorkspaceResourceId") if insights.get("enabled") else None
     insights = getattr(monitor_profile, "container_insights", None)  # absent from the SDKs of older az
