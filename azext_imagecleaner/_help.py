@@ -293,10 +293,12 @@ long-summary: >-
     or AKS run-command on a private cluster); the eraser-controller-manager pod (running, ready, restarts, OOMKilled);
     ImageJobs at once and PodTemplates left behind; the worker pods of the latest run (the judgement of 'coverage');
     the scanner (removals of images whose scan failed, which Eraser's deleteFailedImages removes too); Eraser's
-    history in Container Insights (the monitoring add-on, kube-system collected, the workspace's retention); every
-    exclusion list readable by Eraser; and Eraser's version against the one AKS documents for the cluster's
-    Kubernetes version. One cluster takes one read from ARM, one plan of Kubernetes reads (one run-command on a
-    private cluster), the workspace from ARM and one Log Analytics query; a read the caller's role does not allow
+    history in Container Insights (the monitoring add-on, kube-system collected by the agent's ConfigMap and by the
+    add-on's data collection rule, ContainerLogV2 rather than the retired ContainerLog table, the workspace's
+    retention); every exclusion list readable by Eraser; and Eraser's version against the one AKS documents for the
+    cluster's Kubernetes version. One cluster takes one read from ARM, one plan of Kubernetes reads (one run-command
+    on a private cluster), the workspace and the data collection rule from ARM, and one Log Analytics query (asked
+    again in parts only where the service cuts its answer); a read the caller's role does not allow
     makes its checks 'skip', naming the role. With --all or --ids, a row per cluster with its failing and warning
     checks, from Azure Resource Graph and one Log Analytics query per workspace; the checks that need each
     cluster's Kubernetes API are not made there ('notChecked'). The exit code is 1 after the output when any check
