@@ -72,6 +72,7 @@ def test_no_command_prints_or_writes_a_credential(az, emulator, make_cluster, tm
         ["aks", "image-cleaner", "logs", *cluster.args, "--output-dir", str(logs_dir)],
         ["aks", "image-cleaner", "report", *cluster.args],
         ["aks", "image-cleaner", "coverage", *cluster.args],  # no monitoring add-on: the live cluster
+        ["aks", "image-cleaner", "check", *cluster.args],  # every check's Kubernetes reads in one plan
         ["aks", "update", *cluster.args, "--image-cleaner-interval-hours", "72"],
         ["aks", "image-cleaner", "set", "--disable", "--ids", cluster_id, "--output-failures", str(failures)],
         ["aks", "image-cleaner", "list", "-g", cluster.resource_group],
@@ -98,7 +99,8 @@ def test_no_command_prints_or_writes_a_credential(az, emulator, make_cluster, tm
 
 @pytest.mark.parametrize("kind", list(KINDS))
 def test_the_history_prints_no_credential(az, emulator, make_cluster, kind):
-    """`report --since` and `coverage` on one cluster and on a fleet (Log Analytics tokens), and `report` on a
+    """`report --since`, `coverage` and `check` on one cluster and on a fleet (Log Analytics tokens; `check` also
+    the add-on's data collection rule and the workspace from ARM), and `report` on a
     cluster whose agent leaves kube-system out (the agent's ConfigMap read through the cluster access: run-command
     on a private cluster)."""
     from tests.e2e.test_history import COLLECT_KUBE_SYSTEM, LEAVE_KUBE_SYSTEM_OUT, WORKSPACE, ref
@@ -107,7 +109,8 @@ def test_the_history_prints_no_credential(az, emulator, make_cluster, kind):
         doc = body(**KINDS[kind])
         doc["properties"]["addonProfiles"]["omsagent"] = {
             "enabled": True,
-            "config": {"logAnalyticsWorkspaceResourceID": WORKSPACE.format("ws-debug")},
+            # managed identity, so `check` also reads the add-on's data collection rule
+            "config": {"logAnalyticsWorkspaceResourceID": WORKSPACE.format("ws-debug"), "useAADAuth": "true"},
         }
         cluster = make_cluster(body=doc, resource_group=group)
         if KINDS[kind].get("aad"):
@@ -129,6 +132,8 @@ def test_the_history_prints_no_credential(az, emulator, make_cluster, kind):
         (["report", "--all", "-g", group, "--since", "30d"], 0),
         (["coverage", *kept.args], 0),
         (["coverage", "--all", "-g", group], 0),
+        (["check", *kept.args], 0),
+        (["check", "--all", "-g", group], 0),
         (["report", *excluded.args, "--since", "30d"], 1),
     ):
         result = az("aks", "image-cleaner", *command, "--debug")
@@ -136,6 +141,7 @@ def test_the_history_prints_no_credential(az, emulator, make_cluster, kind):
         outputs += [result.out, result.err]
         assert "/v1/" in result.err and "Request URL:" in result.err  # the Log Analytics queries are traced
     assert "exclude_namespaces holds kube-system" in outputs[-1]  # read through the cluster access
+    assert any("/dataCollectionRules/" in text for text in outputs)  # check's ARM reads are traced too
     secrets = emulator.secrets()
     assert secrets["issued"]
     assert leaked(outputs, secrets["static"] + secrets["issued"]) == []
