@@ -33,7 +33,7 @@ def _rule_settings(entry):
     workspace = agent.addon_workspace(entry["doc"])
     config = agent.monitoring_addon(entry["doc"])
     # Without the add-on, the Azure Monitor profile onboards with managed identity only (acs `_is_monitoring_aad_auth`).
-    msi = config is None or str(next((v for k, v in config.items() if k.lower() == "useaadauth"), "")).lower() == "true"
+    msi = config is None or str(agent.addon_setting(config, "useAADAuth")).lower() == "true"
     if not (workspace and msi):
         return None
     return {**agent.DEFAULT_RULE_SETTINGS, **(entry.get("monitoring") or {})}

@@ -46,10 +46,12 @@ def addon_workspace(doc):
     insights = (properties.get("azureMonitorProfile") or {}).get("containerInsights") or {}
     if insights.get("enabled") and insights.get("logAnalyticsWorkspaceResourceId"):
         return insights["logAnalyticsWorkspaceResourceId"]
-    config = monitoring_addon(doc)
-    if config is None:
-        return None
-    return next((v for k, v in config.items() if k.lower() == "loganalyticsworkspaceresourceid"), None)
+    return addon_setting(monitoring_addon(doc), "logAnalyticsWorkspaceResourceID")
+
+
+def addon_setting(config, name):
+    """A setting of the add-on's config, whose keys ARM gives back in any case; None without it or the add-on."""
+    return next((v for k, v in (config or {}).items() if k.lower() == name.lower()), None)
 
 
 def monitoring_addon(doc):

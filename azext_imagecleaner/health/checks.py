@@ -10,6 +10,7 @@ from typing import NamedTuple
 
 from azext_imagecleaner.cluster import exclusions
 from azext_imagecleaner.eraser import coverage, statements
+from azext_imagecleaner.monitor.check_query import LEGACY, V2
 
 PASS, WARN, FAIL, SKIP = "pass", "warn", "fail", "skip"
 STATUSES = (PASS, WARN, FAIL, SKIP)
@@ -358,8 +359,6 @@ LEGACY_TABLE_RETIRED = "30 September 2026"
 
 def legacy_table(tables, window_hours):
     """A warning where Eraser's latest lines are in the legacy ContainerLog table only, else None."""
-    from azext_imagecleaner.monitor.check_query import LEGACY, V2
-
     tables = tables or {}
     if not tables.get(LEGACY) or tables.get(V2):
         return None
@@ -375,8 +374,6 @@ def legacy_table(tables, window_hours):
 
 def _in_table(tables):
     """ " (in ContainerLogV2)" where Eraser's lines were found there."""
-    from azext_imagecleaner.monitor.check_query import V2
-
     found = [t for t, lines in sorted((tables or {}).items()) if lines]
     return f" (in {' and '.join(found)})" if found and V2 in found else ""
 

@@ -269,8 +269,9 @@ def _monitored(cmd, mc, resource_group_name, name, workspace, hours, side, enabl
     tables = (insights or {}).get("tables")
     window_hours = _history_hours(hours)
     history_check = hc.history(
-        True, gap, retention, hours, resource_group_name, name, retention_unread, tables, window_hours, rule_gap
-    )
+        True, gap, retention, hours, resource_group_name, name, retention_unread=retention_unread, tables=tables,
+        window_hours=window_hours, rule_gap=rule_gap,
+    )  # fmt: skip
     if history_check.status == hc.PASS:
         unknown = (("the agent collects kube-system", unread), ("the data collection rule keeps it", rule_unread))
         for what, why in unknown:
