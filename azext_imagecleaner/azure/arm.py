@@ -192,11 +192,12 @@ def resolve_models():
     """Build every managedClusters model class's field table now, before threads share the classes.
 
     azure-mgmt-containerservice 41+ (az 2.85+, `_utils/model_base.py`) builds a model class's table of fields the
-    first time the class is instantiated, and marks its shared fields `_is_model` while doing so. Threads that
-    deserialize clusters in those first moments can be handed a raw dict where a model belongs, and a fleet
-    command then fails a cluster with "'dict' object has no attribute 'enabled'" (50 threads deserializing one
-    cluster each in a fresh process: a failure in 1 run of 6). Built once up front, every thread finds the tables
-    done. Older msrest-style models have no such table: nothing to do there. Takes about 35 ms for 199 classes.
+    first time the class is instantiated: it iterates the class's `__dict__`, then stores the table in it. A thread
+    still iterating meets "dictionary changed size during iteration", which the SDK's lenient deserializer
+    swallows, so it is handed a raw dict where a model belongs, and a fleet command then fails a cluster with
+    "'dict' object has no attribute 'enabled'" (50 threads deserializing one cluster each in a fresh process: about
+    45% of processes on an idle machine). Built once up front, every thread finds the tables done. Older
+    msrest-style models have no such table: nothing to do there. Takes about 35 ms for 199 classes.
     """
     try:
         from azure.mgmt.containerservice import models
