@@ -328,15 +328,17 @@ class Handler(BaseHTTPRequestHandler):
         graph = self.server.graph
         # The quota is the caller's: the object ID in the ARM token (az decodes it the same way, unverified).
         caller = _object_id(self.headers.get("Authorization")) or "unknown"
-        try:
-            answer, headers = graph.query(
-                body,
-                caller,
-                lambda subscriptions, groups: [
-                    row_of(doc, self.store.tenant)
-                    for doc in self.store.graph_documents(subscriptions, groups) + self.store.workspaces(subscriptions)
-                ],
+
+        def rows_for(subscriptions, groups):
+            rules, associations = self.store.graph_rules(subscriptions, groups)
+            resources = self.store.graph_documents(subscriptions, groups) + self.store.workspaces(subscriptions)
+            return (
+                [row_of(doc, self.store.tenant) for doc in resources + rules],
+                [row_of(doc, self.store.tenant) for doc in associations],
             )
+
+        try:
+            answer, headers = graph.query(body, caller, rows_for)
         except GraphError as err:
             self._send(err.status, err.body, err.headers)
             return

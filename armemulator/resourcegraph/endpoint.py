@@ -9,8 +9,8 @@ Follows Resource Graph's documented behaviour:
 - throttling: a quota per user and time window, 15 queries per 5 seconds, reported on every answer as
   `x-ms-user-quota-remaining` and `x-ms-user-quota-resets-after` (hh:mm:ss); past it, 429 RateLimiting;
 - the query runs on a real KQL engine (../../armemulator/kusto.py: duckdb-kql, as Log Analytics here) over the
-  Resources table of the scope; a query it cannot run is 400 BadRequest with InvalidQuery and ParserFailure
-  details;
+  Resources and InsightsResources tables of the scope; a query it cannot run is 400 BadRequest with InvalidQuery
+  and ParserFailure details;
 - its data lags behind ARM: a change is seen `lag_seconds` after it was made (0 by default).
 """
 
@@ -56,13 +56,25 @@ RESOURCES = [
 ]
 
 
-def run(text, rows):
-    """The rows (objects) of a Resources query over `rows`, or kusto.KqlError."""
-    return kusto.run(text, {"Resources": RESOURCES}, {"Resources": rows}, kustolanguage.RESOURCE_GRAPH).objects()
+# Resource Graph's tables the emulator fills, each with the Resources table's columns: Resources, and
+# InsightsResources, where Azure Monitor's extension resources are (data collection rule associations: Resource
+# Graph's sample "List VMs with data collection rule associations").
+TABLES = ("Resources", "InsightsResources")
+
+
+def run(text, rows, insights=()):
+    """The rows (objects) of a query over `rows` (the Resources table) and `insights` (InsightsResources), or
+    kusto.KqlError."""
+    return kusto.run(
+        text,
+        {name: RESOURCES for name in TABLES},
+        {"Resources": rows, "InsightsResources": list(insights)},
+        kustolanguage.RESOURCE_GRAPH,
+    ).objects()
 
 
 def row_of(doc, tenant):
-    """A managed cluster as the Resources table holds it: ARM's document with lower-case type and group."""
+    """A resource as Resource Graph's tables hold it: ARM's document with lower-case type and group."""
     parts = doc["id"].split("/")
     return {
         "id": doc["id"],
@@ -114,7 +126,8 @@ class ResourceGraph:
             return True, self.quota - used - 1, resets
 
     def query(self, body, caller, rows_for):
-        """(answer, headers) or GraphError. `rows_for(subscriptions, management_groups)` gives the rows in scope."""
+        """(answer, headers) or GraphError. `rows_for(subscriptions, management_groups)` gives the rows in scope: of
+        the Resources table, or (those of Resources, those of InsightsResources)."""
         if self.forbidden:
             raise GraphError(
                 403,
@@ -148,7 +161,8 @@ class ResourceGraph:
         body = body if isinstance(body, dict) else {}
         text = body.get("query") or ""
         try:
-            rows = run(text, rows_for(body.get("subscriptions"), body.get("managementGroups")))
+            in_scope = rows_for(body.get("subscriptions"), body.get("managementGroups"))
+            rows = run(text, *(in_scope if isinstance(in_scope, tuple) else (in_scope,)))
         except kusto.KqlError as ex:
             raise GraphError(400, _invalid_query(ex), headers) from ex
         options = body.get("options") or {}
