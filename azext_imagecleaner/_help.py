@@ -300,7 +300,8 @@ long-summary: >-
     on a private cluster), the workspace and the data collection rule from ARM, and one Log Analytics query (asked
     again in parts only where the service cuts its answer); a read the caller's role does not allow
     makes its checks 'skip', naming the role. With --all or --ids, a row per cluster with its failing and warning
-    checks, from Azure Resource Graph and one Log Analytics query per workspace; the checks that need each
+    checks, from Azure Resource Graph (the clusters, their workspaces and their data collection rules) and one Log
+    Analytics query per workspace; the checks that need each
     cluster's Kubernetes API are not made there ('notChecked'). The exit code is 1 after the output when any check
     fails; warnings alone exit 0.
 examples:

@@ -233,8 +233,8 @@ CONTAINER_INSIGHTS_ASSOCIATION = "ContainerInsightsExtension"
 
 def container_insights_rule(cli_ctx, cluster_id):
     """The cluster's Container Insights data collection rule, read from ARM through the association az names
-    ContainerInsightsExtension: {"id", "settings": its extension's `dataCollectionSettings`, "streams"}, or None
-    where the cluster has no such association."""
+    ContainerInsightsExtension: (its ID, its `properties.dataSources.extensions`), or None where the cluster has no
+    such association."""
     from azure.cli.core.commands.client_factory import get_mgmt_service_client
     from azure.cli.core.profiles import ResourceType
     from azure.core.exceptions import ResourceNotFoundError
@@ -252,10 +252,7 @@ def container_insights_rule(cli_ctx, cluster_id):
     if not rule_id:
         return None
     rule = client.resources.get_by_id(rule_id, RULES_API_VERSION)
-    extensions = ((rule.properties or {}).get("dataSources") or {}).get("extensions") or []
-    found = next((e for e in extensions if str(e.get("extensionName")).lower() == "containerinsights"), {})
-    settings = (found.get("extensionSettings") or {}).get("dataCollectionSettings") or {}
-    return {"id": rule_id, "settings": settings, "streams": found.get("streams") or []}
+    return rule_id, ((rule.properties or {}).get("dataSources") or {}).get("extensions")
 
 
 def cf_managed_clusters(cli_ctx, *_):

@@ -125,10 +125,15 @@ def cluster_workspace(mc):
 
 
 def row_from_graph(item):
-    """A `list` row from a Resource Graph result row (with `id` and `workspace` when it has add-on profiles)."""
+    """A `list` row from a Resource Graph result row (with `id`, `workspace` and `usesRule` when it has add-on
+    profiles)."""
     pools = item.get("agentPools") or []
     extra = (
-        {"id": item.get("id"), "workspace": monitoring_workspace(item.get("addons"), item.get("monitor"))}
+        {
+            "id": item.get("id"),
+            "workspace": monitoring_workspace(item.get("addons"), item.get("monitor")),
+            "usesRule": monitoring_uses_rule(item.get("addons"), item.get("monitor")),
+        }
         if "addons" in item
         else {}
     )
@@ -145,10 +150,17 @@ def row_from_graph(item):
 
 
 def row_from_arm(subscription, mc, monitoring=False):
-    """A `list` row from an ARM ManagedCluster model (with `id` and `workspace` when `monitoring`)."""
+    """A `list` row from an ARM ManagedCluster model (with `id`, `workspace` and `usesRule` when `monitoring`)."""
     cleaner = mc.security_profile.image_cleaner if mc.security_profile else None
     pools = mc.agent_pool_profiles or []
-    extra = {"id": mc.id, "workspace": cluster_workspace(mc)} if monitoring else {}
+    extra = {}
+    if monitoring:
+        monitor_profile = getattr(mc, "azure_monitor_profile", None)
+        extra = {
+            "id": mc.id,
+            "workspace": cluster_workspace(mc),
+            "usesRule": monitoring_uses_rule(mc.addon_profiles, monitor_profile),
+        }
     return {
         **extra,
         "name": mc.name,
@@ -290,6 +302,38 @@ def workspace_retentions(cli_ctx, workspace_ids):
     (`properties.retentionInDays`); errors are the caller's to word."""
     found = _from_graph(cli_ctx, Scope(), workspace_query(workspace_ids), lambda item: item)
     return {item["id"].lower(): item["retentionInDays"] for item in found if item.get("retentionInDays") is not None}
+
+
+# Data collection rule associations are in InsightsResources (Resource Graph's sample "List VMs with data collection
+# rule associations", learn.microsoft.com/azure/governance/resource-graph/samples/samples-by-category), the rules
+# themselves, tracked resources, in Resources.
+RULES_QUERY = """InsightsResources
+| where type =~ 'microsoft.insights/datacollectionruleassociations' and name =~ 'ContainerInsightsExtension'
+| where tolower(id) contains '/providers/microsoft.containerservice/managedclusters/'
+| project id, ruleKey = tolower(tostring(properties.dataCollectionRuleId)),
+    ruleId = tostring(properties.dataCollectionRuleId)
+| join kind=leftouter (
+    Resources
+    | where type =~ 'microsoft.insights/datacollectionrules'
+    | project ruleKey = tolower(id), extensions = properties.dataSources.extensions
+) on ruleKey
+| project id, ruleId, extensions
+| order by id asc"""
+_ASSOCIATION_SUFFIX = "/providers/microsoft.insights/datacollectionruleassociations/"
+
+
+def container_insights_rules(cli_ctx, subscriptions):
+    """{cluster resource ID (lower case): (its Container Insights data collection rule's ID, the rule's
+    `properties.dataSources.extensions`, None where Resource Graph does not show the login the rule)} for the
+    clusters of `subscriptions` that have the association az names ContainerInsightsExtension, in one query;
+    errors are the caller's to word."""
+    found = _from_graph(cli_ctx, Scope(subscriptions=tuple(subscriptions)), RULES_QUERY, lambda item: item)
+    rules = {}
+    for item in found:
+        association = item["id"].lower()
+        cluster = association[: association.find(_ASSOCIATION_SUFFIX)]
+        rules[cluster] = (item.get("ruleId"), item.get("extensions"))
+    return rules
 
 
 def visible_subscriptions(cli_ctx):

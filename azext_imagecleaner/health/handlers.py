@@ -3,9 +3,10 @@
 One cluster: the cluster from ARM; where the monitoring add-on sends to a workspace, its retention from ARM and one
 Log Analytics query on the cluster's resource (`monitor.check_query`: coverage's, the history's and the tables');
 then one plan through the access seam (one run-command on a private cluster), each read `Permitted` so that a role
-the caller lacks skips the checks that need it and names the role. A fleet: Resource Graph's rows and one history
-query per workspace (`monitor.fanout`); the checks that need the cluster's Kubernetes API are not made there, and
-each row says which. The rules are `health.checks`'. Exit 1 after the output when a check fails.
+the caller lacks skips the checks that need it and names the role. A fleet: Resource Graph's rows (the clusters,
+their workspaces' retention, their data collection rules) and one history query per workspace (`monitor.fanout`);
+the checks that need the cluster's Kubernetes API are not made there, and each row says which. The rules are
+`health.checks`'. Exit 1 after the output when a check fails.
 """
 
 import datetime
@@ -299,8 +300,11 @@ def _rule(cmd, mc):
 
     if not monitoring_uses_rule(mc.addon_profiles, getattr(mc, "azure_monitor_profile", None)):
         return None, None
+    from azext_imagecleaner.monitor import history_rows
+
     try:
-        return container_insights_rule(cmd.cli_ctx, mc.id), None
+        found = container_insights_rule(cmd.cli_ctx, mc.id)
+        return (history_rows.container_insights_rule(*found) if found else None), None
     except Exception as ex:  # noqa: BLE001 - one unreadable fact makes part of one check unknown, not the command
         if getattr(ex, "status_code", None) == 403:
             return None, "reading it needs the role 'Monitoring Reader' (or 'Reader') on the data collection rule"
@@ -335,13 +339,15 @@ def fleet_check(cmd, cluster_ids, resource_group_name, subscriptions, management
     window = datetime.timedelta(hours=2 * longest)
     histories = history.fleet_histories(cmd, clusters, window)
     retention = _fleet_retention(cmd, clusters)
+    rules, rules_unread = _fleet_rules(cmd, clusters)
     rows = []
     for cluster in clusters:
         found = [
             hc.setting(cluster.get("enabled"), cluster.get("intervalHours"), cluster["resourceGroup"], cluster["name"]),
             hc.fleet_node_pools(bool(cluster.get("windowsPools"))),
         ]
-        found += _fleet_monitored(cluster, histories.get(cluster["id"].lower()), retention, window)
+        rule = _fleet_rule(cluster, rules, rules_unread)
+        found += _fleet_monitored(cluster, histories.get(cluster["id"].lower()), retention, window, rule)
         rows.append(_fleet_row(cluster, found))
     return sorted(rows, key=lambda r: (r["subscription"] or "", r["resourceGroup"] or "", r["name"]))
 
@@ -360,7 +366,37 @@ def _fleet_retention(cmd, clusters):
         return {}
 
 
-def _fleet_monitored(cluster, found, retention, window):
+def _fleet_rules(cmd, clusters):
+    """The Container Insights data collection rules of the clusters onboarded with managed identity, from one
+    Resource Graph query over their subscriptions (`resource_graph.container_insights_rules`), and why they could
+    not be read, or None."""
+    from azext_imagecleaner.azure.resource_graph import container_insights_rules
+
+    subscriptions = sorted({c["subscription"] for c in clusters if c.get("workspace") and c.get("usesRule")})
+    if not subscriptions:
+        return {}, None
+    try:
+        return container_insights_rules(cmd.cli_ctx, subscriptions), None
+    except Exception as ex:  # noqa: BLE001 - the rules are one fact of one check: say it is unknown
+        logger.warning("The data collection rules could not be read from Resource Graph: %s", errors.first_line(ex))
+        return {}, f"Resource Graph's query failed: {errors.first_line(ex)}"
+
+
+def _fleet_rule(cluster, rules, unread):
+    """(the cluster's Container Insights rule as `history_rows.rule_gap` takes it, or None; why it is unknown, or
+    None) from `_fleet_rules`' answer."""
+    from azext_imagecleaner.monitor import history_rows
+
+    if not (cluster.get("workspace") and cluster.get("usesRule")):
+        return None, None
+    if unread:
+        return None, unread
+    return history_rows.rule_from_graph(rules.get(cluster["id"].lower()))
+
+
+def _fleet_monitored(cluster, found, retention, window, rule=(None, None)):
+    from azext_imagecleaner.monitor import history_rows
+
     rg, name, hours = cluster["resourceGroup"], cluster["name"], cluster.get("intervalHours")
     workspace = cluster.get("workspace")
     if not workspace:
@@ -369,9 +405,18 @@ def _fleet_monitored(cluster, found, retention, window):
             hc.skipped(hc.SCANNER, "No monitoring add-on."),
         ]
     days = retention.get(workspace.lower())
-    history_check = hc.history(True, None, days, hours, rg, name, "not in Resource Graph's answer")
+    rule, rule_unread = rule
+    rule_gap = history_rows.rule_gap(rule)
+    history_check = hc.history(True, None, days, hours, rg, name, "not in Resource Graph's answer", rule_gap=rule_gap)
+    if rule_unread and history_check.status == hc.PASS:
+        history_check = history_check._replace(
+            detail=history_check.detail + f" Whether the data collection rule keeps kube-system could not be read: "
+            f"{rule_unread}."
+        )
     if not cluster.get("enabled"):
         return [history_check, hc.skipped(hc.SCANNER, "Image Cleaner is off: no run to read.")]
+    if rule_gap:
+        return [history_check, hc.skipped(hc.SCANNER, "Eraser's lines are not collected (see 'history').")]
     if found is None or found.get("error"):
         why = (found or {}).get("error") or "no answer"
         return [history_check, hc.skipped(hc.SCANNER, f"The workspace's query failed: {why}")]

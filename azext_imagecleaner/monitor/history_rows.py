@@ -247,8 +247,33 @@ RULE_LOG_STREAMS = (
 )
 
 
+def container_insights_rule(rule_id, extensions):
+    """The Container Insights part of a data collection rule, from its ID and `properties.dataSources.extensions`
+    (ARM's JSON, from `arm.container_insights_rule` or `resource_graph.container_insights_rules`): {"id", "settings":
+    the extension's `dataCollectionSettings`, "streams"}, as `rule_gap` takes it."""
+    found = next((e for e in extensions or [] if str(e.get("extensionName")).lower() == "containerinsights"), {})
+    settings = (found.get("extensionSettings") or {}).get("dataCollectionSettings") or {}
+    return {"id": rule_id, "settings": settings, "streams": found.get("streams") or []}
+
+
+def rule_from_graph(found):
+    """(the rule as `rule_gap` takes it, or None; why it is unknown, or None) from one cluster's entry of
+    `resource_graph.container_insights_rules`: (rule ID, extensions, None where Resource Graph does not show the
+    rule), or None where the cluster has no association (no rule to judge: az makes one on `enable-addons`)."""
+    if found is None:
+        return None, None
+    rule_id, extensions = found
+    if extensions is None:
+        name = (rule_id or "").rsplit("/", 1)[-1] or "(unnamed)"
+        return None, (
+            f"Resource Graph does not show data collection rule {name} to this login (it needs 'Monitoring Reader' "
+            "or 'Reader' on the rule)"
+        )
+    return container_insights_rule(rule_id, extensions), None
+
+
 def rule_gap(rule):
-    """Why the cluster's data collection rule (`arm.container_insights_rule`; None: it has none) keeps no
+    """Why the cluster's data collection rule (`container_insights_rule`; None: it has none) keeps no
     kube-system logs, or None when it keeps them: its streams, and its namespace filter (`namespaceFilteringMode`
     Off, Exclude or Include, with `namespaces`: learn.microsoft.com/azure/azure-monitor/containers/
     container-insights-data-collection-filter)."""

@@ -356,6 +356,55 @@ def test_a_fleet_gets_a_row_per_cluster_in_one_query_per_workspace(az, emulator,
     assert "1 of 3 cluster(s) fail a check" in result.err
 
 
+@pytest.mark.parametrize("select", ["--all", "--ids"])
+def test_a_fleet_reads_the_data_collection_rules_in_one_resource_graph_query(az, emulator, make_cluster, group, select):
+    good = healthy(emulator, make_cluster, group)
+    excluding = healthy(emulator, make_cluster, group)
+    emulator.monitoring(*ref(excluding), namespaceFilteringMode="Exclude", namespaces=["kube-system"])
+    emulator.clear_requests()
+    selection = (
+        ["--all", "-g", group]
+        if select == "--all"
+        else ["--ids", *(cluster_id(emulator, c) for c in (good, excluding))]
+    )
+    result = az("aks", "image-cleaner", "check", *selection, "-o", "json")
+    assert result.code == 1
+    rows = {r["name"]: r for r in result.json}
+    assert (rows[good.name]["fail"], rows[good.name]["warn"]) == ([], []), rows[good.name]
+    assert rows[excluding.name]["fail"] == ["history"], rows[excluding.name]
+    checks = {c["name"]: c for c in rows[excluding.name]["checks"]}
+    assert (
+        f"data collection rule MSCI-eastus-{excluding.name} leaves kube-system out (namespaceFilteringMode Exclude"
+        in checks["history"]["detail"]
+    )
+    assert checks["scanner"]["status"] == "skip"
+    # The rules come from Resource Graph in one query, not from ARM a cluster at a time.
+    rule_queries = [q for q in graph_queries(emulator) if "InsightsResources" in q["body"]["query"]]
+    assert len(rule_queries) == 1
+    assert rule_queries[0]["body"]["subscriptions"] == [excluding.subscription]
+    assert not [r for r in emulator.requests() if "/microsoft.insights/" in r["path"].lower()]
+
+
+@SAME_ON_EVERY_AZ
+def test_a_fleet_whose_rules_resource_graph_refuses_says_they_are_unknown(az, emulator, make_cluster, group):
+    cluster = healthy(emulator, make_cluster, group)
+    emulator.configure(graph_forbidden=True)  # --ids reads the clusters from ARM; Resource Graph says 403
+    result = az("aks", "image-cleaner", "check", "--ids", cluster_id(emulator, cluster), "-o", "json")
+    assert result.code == 0, result.err
+    (row,) = result.json
+    history = {c["name"]: c for c in row["checks"]}["history"]
+    assert history["status"] == "pass"
+    assert (
+        "Whether the data collection rule keeps kube-system could not be read: Resource Graph's query failed"
+        in (history["detail"])
+    )
+    assert "The data collection rules could not be read from Resource Graph" in result.err
+
+
+def graph_queries(emulator):
+    return [r for r in emulator.requests() if r["path"].lower() == "/providers/microsoft.resourcegraph/resources"]
+
+
 @pytest.mark.parametrize(
     "args, message",
     [

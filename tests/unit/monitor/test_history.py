@@ -386,6 +386,39 @@ def test_no_rule_is_no_gap():
     assert history_rows.rule_gap(None) is None
 
 
+def extensions(settings_, streams):
+    # As az writes a rule (azure-cli acs/addonconfiguration.py), beside another extension of the same rule.
+    return [
+        {"name": "Other", "extensionName": "OtherExtension", "streams": ["Microsoft-Perf"]},
+        {
+            "name": "ContainerInsightsExtension",
+            "extensionName": "ContainerInsights",
+            "streams": streams,
+            "extensionSettings": {"dataCollectionSettings": settings_},
+        },
+    ]
+
+
+@pytest.mark.parametrize(("settings_", "streams", "gap"), RULES)
+def test_a_rule_read_from_arm_or_resource_graph_is_judged_by_its_container_insights_extension(settings_, streams, gap):
+    rule = history_rows.container_insights_rule(RULE_ID, extensions(settings_, streams))
+    assert rule == {"id": RULE_ID, "settings": settings_, "streams": streams}
+    assert history_rows.rule_from_graph((RULE_ID, extensions(settings_, streams))) == (rule, None)
+    assert (history_rows.rule_gap(rule) is None) == (gap is None)
+
+
+def test_a_rule_without_the_container_insights_extension_keeps_nothing_back():
+    assert history_rows.container_insights_rule(RULE_ID, None) == {"id": RULE_ID, "settings": {}, "streams": []}
+    assert history_rows.rule_gap(history_rows.container_insights_rule(RULE_ID, [])) is None
+
+
+def test_resource_graph_without_the_rule_makes_it_unknown_not_absent():
+    assert history_rows.rule_from_graph(None) == (None, None)  # no association: nothing to judge
+    rule, why = history_rows.rule_from_graph((RULE_ID, None))
+    assert rule is None
+    assert "does not show data collection rule MSCI-eastus-c1" in why and "'Monitoring Reader'" in why
+
+
 def test_the_extension_and_the_emulated_agent_agree_on_what_a_rule_lets_through():
     for settings_, streams, _ in RULES:
         rule = {**settings_, **({"streams": streams} if streams else {})}

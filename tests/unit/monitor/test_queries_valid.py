@@ -1,7 +1,8 @@
 """Every query the extension's builders can produce passes Microsoft's Kusto language service (Kusto.Language), with
-the documented schemas: Log Analytics' tables for the history and coverage, Resource Graph's Resources table with its
-operator subset for discovery (../shared/kusto-language-service.md). duckdb-kql, the emulator's engine, accepts
-queries that the services refuse, so it cannot be the judge of these."""
+the documented schemas: Log Analytics' tables for the history and coverage, Resource Graph's Resources and
+InsightsResources tables with its operator subset for discovery and the data collection rules
+(../shared/kusto-language-service.md). duckdb-kql, the emulator's engine, accepts queries that the services refuse,
+so it cannot be the judge of these."""
 
 import itertools
 
@@ -18,7 +19,7 @@ from azext_imagecleaner.monitor import check_query, coverage_query, history_quer
 pytestmark = pytest.mark.same_on_every_az
 
 LOG_SCHEMA = tables.schema()
-GRAPH_SCHEMA = {"Resources": dict(graph.RESOURCES)}
+GRAPH_SCHEMA = {name: dict(graph.RESOURCES) for name in graph.TABLES}
 
 CLUSTERS = [
     f"/subscriptions/{s:08d}-0000-0000-0000-000000000000/resourceGroups/rg-{s}/providers/"
@@ -72,6 +73,7 @@ def _every_graph_query():
         )
     yield "workspaces, one", resource_graph.workspace_query(["/subscriptions/x/resourceGroups/r/providers/w/ws"])
     yield "workspaces, many", resource_graph.workspace_query([f"/subscriptions/x/ws{i}" for i in range(40)])
+    yield "data collection rules", resource_graph.RULES_QUERY
 
 
 def test_every_log_analytics_query_is_valid():
