@@ -315,9 +315,9 @@ RULES_QUERY = """InsightsResources
 | join kind=leftouter (
     Resources
     | where type =~ 'microsoft.insights/datacollectionrules'
-    | project ruleKey = tolower(id), extensions = properties.dataSources.extensions
+    | project ruleKey = tolower(id), shown = true, extensions = properties.dataSources.extensions
 ) on ruleKey
-| project id, ruleId, extensions
+| project id, ruleId, shown, extensions
 | order by id asc"""
 _ASSOCIATION_SUFFIX = "/providers/microsoft.insights/datacollectionruleassociations/"
 
@@ -327,12 +327,17 @@ def container_insights_rules(cli_ctx, subscriptions):
     `properties.dataSources.extensions`, None where Resource Graph does not show the login the rule)} for the
     clusters of `subscriptions` that have the association az names ContainerInsightsExtension, in one query;
     errors are the caller's to word."""
-    found = _from_graph(cli_ctx, Scope(subscriptions=tuple(subscriptions)), RULES_QUERY, lambda item: item)
+    return rules_by_cluster(_from_graph(cli_ctx, Scope(subscriptions=tuple(subscriptions)), RULES_QUERY, dict))
+
+
+def rules_by_cluster(items):
+    """`container_insights_rules`' answer from the rows of RULES_QUERY."""
     rules = {}
-    for item in found:
+    for item in items:
         association = item["id"].lower()
         cluster = association[: association.find(_ASSOCIATION_SUFFIX)]
-        rules[cluster] = (item.get("ruleId"), item.get("extensions"))
+        # `shown` is null where the left outer join found no rule: one the login cannot read, or one deleted.
+        rules[cluster] = (item.get("ruleId"), (item.get("extensions") or []) if item.get("shown") else None)
     return rules
 
 

@@ -208,3 +208,40 @@ def test_headers_and_urls():
     assert remaining_from({}) is None
     assert subscription_of("https://m/subscriptions/abc/resourceGroups/rg?api-version=1") == "abc"
     assert subscription_of("https://m/providers/Microsoft.ResourceGraph/resources") is None
+
+
+RULES = "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Insights/dataCollectionRules"
+
+
+def association(cluster_name, rule_name):
+    cluster_id = f"/subscriptions/s1/resourceGroups/rg/providers/{PROVIDER}/managedClusters/{cluster_name}"
+    return {
+        "id": f"{cluster_id}/providers/Microsoft.Insights/dataCollectionRuleAssociations/ContainerInsightsExtension",
+        "name": "ContainerInsightsExtension",
+        "type": "microsoft.insights/datacollectionruleassociations",
+        "properties": {"dataCollectionRuleId": f"{RULES}/{rule_name}"},
+    }
+
+
+def rule(name, properties):
+    return {"id": f"{RULES}/{name}", "name": name, "type": "microsoft.insights/datacollectionrules",
+            "properties": properties}  # fmt: skip
+
+
+def test_the_rules_query_tells_a_rule_without_extensions_from_one_it_cannot_see():
+    extensions = [{"extensionName": "ContainerInsights", "streams": ["Microsoft-ContainerLogV2"]}]
+    rows = graph.run(
+        resource_graph.RULES_QUERY,
+        [rule("MSCI-eastus-c1", {"dataSources": {"extensions": extensions}}), rule("bare", {}),
+         cluster("c1"), cluster("c2"), cluster("c3")],
+        [association("c1", "MSCI-eastus-c1"), association("c2", "unseen"), association("c3", "bare"),
+         {**association("vm", "x"), "id": association("vm", "x")["id"].replace("ContainerService/managedClusters",
+                                                                                "Compute/virtualMachines")}],
+    )  # fmt: skip
+    found = resource_graph.rules_by_cluster(rows)
+    prefix = f"/subscriptions/s1/resourcegroups/rg/providers/{PROVIDER.lower()}/managedclusters/"
+    assert found == {
+        f"{prefix}c1": (f"{RULES}/MSCI-eastus-c1", extensions),
+        f"{prefix}c2": (f"{RULES}/unseen", None),  # the left outer join found no rule the login can see
+        f"{prefix}c3": (f"{RULES}/bare", []),
+    }
