@@ -332,6 +332,8 @@ class Handler(BaseHTTPRequestHandler):
         def rows_for(subscriptions, groups):
             rules, associations = self.store.graph_rules(subscriptions, groups)
             resources = self.store.graph_documents(subscriptions, groups) + self.store.workspaces(subscriptions)
+            if graph.rules_hidden:
+                rules = []
             return (
                 [row_of(doc, self.store.tenant) for doc in resources + rules],
                 [row_of(doc, self.store.tenant) for doc in associations],
@@ -795,6 +797,7 @@ _SETTINGS = {
     "etags_default": (lambda h: h.store, "etags_default", bool),
     "graph_lag_seconds": (lambda h: h.store, "graph_lag_seconds", float),
     "graph_forbidden": (lambda h: h.server.graph, "forbidden", bool),
+    "graph_rules_hidden": (lambda h: h.server.graph, "rules_hidden", bool),
     "graph_page_cap": (lambda h: h.server.graph, "page_cap", int),
     "graph_quota": (lambda h: h.server.graph, "quota", int),
     "token_seconds": (lambda h: h.store, "token_seconds", int),

@@ -104,6 +104,9 @@ class ResourceGraph:
         self.quota = QUOTA
         self.forbidden = False  # answer 403, as a policy or a missing permission makes it
         self.page_cap = MAX_TOP  # the service may give fewer rows a page than $top asks
+        # Leave the data collection rules out: Resource Graph answers only with what the caller may read ("Permissions
+        # in Azure Resource Graph"), and a rule's resource group may grant the caller nothing.
+        self.rules_hidden = False
 
     def reset(self):
         with self.lock:
@@ -111,6 +114,7 @@ class ResourceGraph:
             self.quota = QUOTA
             self.forbidden = False
             self.page_cap = MAX_TOP
+            self.rules_hidden = False
 
     def _take_quota(self, caller):
         """(allowed, remaining, seconds until the window resets)."""

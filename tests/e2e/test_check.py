@@ -401,6 +401,22 @@ def test_a_fleet_whose_rules_resource_graph_refuses_says_they_are_unknown(az, em
     assert "The data collection rules could not be read from Resource Graph" in result.err
 
 
+@SAME_ON_EVERY_AZ
+def test_a_rule_resource_graph_does_not_show_the_login_is_said_to_be_unknown(az, emulator, make_cluster, group):
+    cluster = healthy(emulator, make_cluster, group)
+    emulator.configure(graph_rules_hidden=True)  # the association is shown, the rule it names is not
+    result = az("aks", "image-cleaner", "check", "--all", "-g", group, "-o", "json")
+    assert result.code == 0, result.err
+    (row,) = result.json
+    history = {c["name"]: c for c in row["checks"]}["history"]
+    assert history["status"] == "pass"
+    assert (
+        f"Whether the data collection rule keeps kube-system could not be read: Resource Graph does not show data "
+        f"collection rule MSCI-eastus-{cluster.name} to this login (it needs 'Monitoring Reader' or 'Reader' on the "
+        "rule)." in history["detail"]
+    )
+
+
 def graph_queries(emulator):
     return [r for r in emulator.requests() if r["path"].lower() == "/providers/microsoft.resourcegraph/resources"]
 
