@@ -299,14 +299,31 @@ def fleet_scanner(images, source):
     )
 
 
+# The scanner's skip where `history` found Eraser's lines left out of Container Insights.
+NOT_COLLECTED = "Eraser's lines are not collected (see 'history')."
+
+
 def history(
     monitored, collection_gap, retention_days, interval_hours, resource_group, name, retention_unread=None,
-    tables=None, window_hours=None, rule_gap=None,
+    tables=None, window_hours=None, rule_gap=None, unknowns=(),
 ):  # fmt: skip
     """Whether Eraser's history is kept: the monitoring add-on, kube-system collected (the agent's ConfigMap:
     `monitor.history_rows.collection_gap`; the data collection rule: `rule_gap`), the workspace's retention
     (../shared/container-insights.md), and the table Eraser's lines are in (`tables`: {table: lines} over the last
-    `window_hours`, None where unread)."""
+    `window_hours`, None where unread). A pass says which of `unknowns` ((what, why it could not be read or None),
+    ...) it could not tell."""
+    found = _history(
+        monitored, collection_gap, retention_days, interval_hours, resource_group, name, retention_unread, tables,
+        window_hours, rule_gap,
+    )  # fmt: skip
+    said = "".join(f" Whether {what} could not be read: {why.rstrip('.')}." for what, why in unknowns if why)
+    return found._replace(detail=found.detail + said) if said and found.status == PASS else found
+
+
+def _history(
+    monitored, collection_gap, retention_days, interval_hours, resource_group, name, retention_unread, tables,
+    window_hours, rule_gap,
+):  # fmt: skip
     if not monitored:
         return Check(
             HISTORY,

@@ -272,19 +272,13 @@ def _monitored(cmd, mc, resource_group_name, name, workspace, hours, side, enabl
     history_check = hc.history(
         True, gap, retention, hours, resource_group_name, name, retention_unread=retention_unread, tables=tables,
         window_hours=window_hours, rule_gap=rule_gap,
+        unknowns=(("the agent collects kube-system", unread), ("the data collection rule keeps it", rule_unread)),
     )  # fmt: skip
-    if history_check.status == hc.PASS:
-        unknown = (("the agent collects kube-system", unread), ("the data collection rule keeps it", rule_unread))
-        for what, why in unknown:
-            if why:
-                history_check = history_check._replace(
-                    detail=history_check.detail + f" Whether {what} could not be read: {why}"
-                )
     gap = gap or rule_gap
     if not enabled:
         return [history_check, hc.skipped(hc.SCANNER, "Image Cleaner is off: no run to read.")]
     if gap:
-        return [history_check, hc.skipped(hc.SCANNER, "Eraser's lines are not collected (see 'history').")]
+        return [history_check, hc.skipped(hc.SCANNER, hc.NOT_COLLECTED)]
     failed = insights["errors"].get("query") or insights["errors"].get("history")
     if failed:
         return [history_check, hc.skipped(hc.SCANNER, f"The history query failed: {failed}")]
@@ -394,7 +388,7 @@ def _fleet_rule(cluster, rules, unread):
     return history_rows.rule_from_graph(rules.get(cluster["id"].lower()))
 
 
-def _fleet_monitored(cluster, found, retention, window, rule=(None, None)):
+def _fleet_monitored(cluster, found, retention, window, rule):
     from azext_imagecleaner.monitor import history_rows
 
     rg, name, hours = cluster["resourceGroup"], cluster["name"], cluster.get("intervalHours")
@@ -407,16 +401,14 @@ def _fleet_monitored(cluster, found, retention, window, rule=(None, None)):
     days = retention.get(workspace.lower())
     rule, rule_unread = rule
     rule_gap = history_rows.rule_gap(rule)
-    history_check = hc.history(True, None, days, hours, rg, name, "not in Resource Graph's answer", rule_gap=rule_gap)
-    if rule_unread and history_check.status == hc.PASS:
-        history_check = history_check._replace(
-            detail=history_check.detail + f" Whether the data collection rule keeps kube-system could not be read: "
-            f"{rule_unread}."
-        )
+    history_check = hc.history(
+        True, None, days, hours, rg, name, "not in Resource Graph's answer", rule_gap=rule_gap,
+        unknowns=(("the data collection rule keeps kube-system", rule_unread),),
+    )  # fmt: skip
     if not cluster.get("enabled"):
         return [history_check, hc.skipped(hc.SCANNER, "Image Cleaner is off: no run to read.")]
     if rule_gap:
-        return [history_check, hc.skipped(hc.SCANNER, "Eraser's lines are not collected (see 'history').")]
+        return [history_check, hc.skipped(hc.SCANNER, hc.NOT_COLLECTED)]
     if found is None or found.get("error"):
         why = (found or {}).get("error") or "no answer"
         return [history_check, hc.skipped(hc.SCANNER, f"The workspace's query failed: {why}")]

@@ -75,6 +75,17 @@ def test_history_pipeline():
     assert "could not be read: no role" in hc.history(True, None, None, 168, "rg", "c", "no role").detail
 
 
+def test_history_says_what_it_could_not_read_only_where_it_passes():
+    unknowns = (("the agent collects kube-system", "no role."), ("the rule keeps it", None), ("the rule", "gone"))
+    kept = hc.history(True, None, 30, 168, "rg", "c", unknowns=unknowns)
+    assert kept.status == hc.PASS
+    assert kept.detail.endswith(
+        " Whether the agent collects kube-system could not be read: no role. Whether the rule could not be read: gone."
+    )
+    short = hc.history(True, None, 7, 168, "rg", "c", unknowns=unknowns)
+    assert short.status == hc.WARN and "could not be read" not in short.detail
+
+
 def test_exclusion_lists_eraser_cannot_read():
     good = {"metadata": {"name": "mine"}, "data": {"keep.json": '{"excluded": ["a"]}'}}
     wrong_key = {"metadata": {"name": "team"}, "data": {"excluded": '{"excluded": ["a"]}'}}
