@@ -330,12 +330,12 @@ class Handler(BaseHTTPRequestHandler):
         caller = _object_id(self.headers.get("Authorization")) or "unknown"
 
         def rows_for(subscriptions, groups):
-            rules, associations = self.store.graph_rules(subscriptions, groups)
-            resources = self.store.graph_documents(subscriptions, groups) + self.store.workspaces(subscriptions)
+            clusters = self.store.graph_documents(subscriptions, groups)
+            rules, associations = self.store.graph_rules(clusters)
             if graph.rules_hidden:
                 rules = []
             return (
-                [row_of(doc, self.store.tenant) for doc in resources + rules],
+                [row_of(doc, self.store.tenant) for doc in clusters + self.store.workspaces(subscriptions) + rules],
                 [row_of(doc, self.store.tenant) for doc in associations],
             )
 

@@ -472,18 +472,18 @@ class Store:
             stopped_days=stopped_days,
         )  # fmt: skip
 
-    def graph_rules(self, subscriptions=None, management_groups=None):
-        """The data collection rules of the clusters Resource Graph shows for the scope, and their associations:
-        (rules, for its Resources table; associations, for InsightsResources). A rule is in its cluster's resource
+    def graph_rules(self, documents):
+        """The data collection rules of the clusters `graph_documents` shows, and their associations: (rules, for
+        Resource Graph's Resources table; associations, for InsightsResources). A rule is in its cluster's resource
         group, so in the same scope."""
         rules, associations = [], []
-        for doc in self.graph_documents(subscriptions, management_groups):
-            parts = doc["id"].split("/")
-            with self.lock:
+        with self.lock:
+            for doc in documents:
+                parts = doc["id"].split("/")
                 found = self.data_collection_rule(parts[2], parts[4], parts[8])
-            if found:
-                rules.append(found[0])
-                associations.append(found[1])
+                if found:
+                    rules.append(found[0])
+                    associations.append(found[1])
         return rules, associations
 
     def workspaces(self, subscriptions=None):

@@ -130,8 +130,8 @@ class ResourceGraph:
             return True, self.quota - used - 1, resets
 
     def query(self, body, caller, rows_for):
-        """(answer, headers) or GraphError. `rows_for(subscriptions, management_groups)` gives the rows in scope: of
-        the Resources table, or (those of Resources, those of InsightsResources)."""
+        """(answer, headers) or GraphError. `rows_for(subscriptions, management_groups)` gives the rows in scope:
+        (those of the Resources table, those of InsightsResources)."""
         if self.forbidden:
             raise GraphError(
                 403,
@@ -165,8 +165,7 @@ class ResourceGraph:
         body = body if isinstance(body, dict) else {}
         text = body.get("query") or ""
         try:
-            in_scope = rows_for(body.get("subscriptions"), body.get("managementGroups"))
-            rows = run(text, *(in_scope if isinstance(in_scope, tuple) else (in_scope,)))
+            rows = run(text, *rows_for(body.get("subscriptions"), body.get("managementGroups")))
         except kusto.KqlError as ex:
             raise GraphError(400, _invalid_query(ex), headers) from ex
         options = body.get("options") or {}

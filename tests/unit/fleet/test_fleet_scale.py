@@ -129,13 +129,15 @@ def test_a_query_the_engine_cannot_run_is_refused(text):
 def test_pages_carry_a_skip_token_only_with_the_id_column():
     graph = ResourceGraph()
     graph.page_cap = 2
-    answer, headers = graph.query({"query": "Resources | project id, name"}, "u", lambda *_: ROWS)
+    answer, headers = graph.query({"query": "Resources | project id, name"}, "u", lambda *_: (ROWS, []))
     assert answer["count"] == 2 and answer["totalRecords"] == 4 and answer["$skipToken"]
     second, _ = graph.query(
-        {"query": "Resources | project id, name", "options": {"$skipToken": answer["$skipToken"]}}, "u", lambda *_: ROWS
+        {"query": "Resources | project id, name", "options": {"$skipToken": answer["$skipToken"]}},
+        "u",
+        lambda *_: (ROWS, []),
     )
     assert [r["name"] for r in answer["data"] + second["data"]] == [r["name"] for r in ROWS]
-    names_only, _ = graph.query({"query": "Resources | project name"}, "u", lambda *_: ROWS)
+    names_only, _ = graph.query({"query": "Resources | project name"}, "u", lambda *_: (ROWS, []))
     assert "$skipToken" not in names_only and names_only["resultTruncated"] == "true"
     assert headers["x-ms-user-quota-remaining"] == 14
 
@@ -144,12 +146,12 @@ def test_the_quota_answers_429_when_spent():
     now = [0.0]
     graph = ResourceGraph(clock=lambda: now[0])
     graph.quota = 1
-    graph.query({"query": "Resources"}, "u", lambda *_: ROWS)
+    graph.query({"query": "Resources"}, "u", lambda *_: (ROWS, []))
     with pytest.raises(GraphError) as raised:
-        graph.query({"query": "Resources"}, "u", lambda *_: ROWS)
+        graph.query({"query": "Resources"}, "u", lambda *_: (ROWS, []))
     assert raised.value.status == 429 and raised.value.headers["x-ms-user-quota-resets-after"] == "00:00:05"
     now[0] = 5.0
-    assert graph.query({"query": "Resources"}, "u", lambda *_: ROWS)[1]["x-ms-user-quota-remaining"] == 0
+    assert graph.query({"query": "Resources"}, "u", lambda *_: (ROWS, []))[1]["x-ms-user-quota-remaining"] == 0
 
 
 # --- pacing ---------------------------------------------------------------------------------------------------
