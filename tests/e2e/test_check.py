@@ -234,6 +234,22 @@ def test_a_data_collection_rule_that_leaves_kube_system_out_fails_history(az, em
 
 
 @SAME_ON_EVERY_AZ
+def test_a_data_collection_rule_the_caller_cannot_read_is_said_to_be_unknown(az, emulator, make_cluster, group):
+    cluster = healthy(emulator, make_cluster, group)
+    emulator.add_fault(method="GET", path_contains="/datacollectionrules/", status=403, code="AuthorizationFailed")
+    result = check(az, *cluster.args)
+    assert result.code == 0, result.err
+    history = by_name(result)["history"]
+    assert history["status"] == "pass"
+    assert history["detail"].endswith(
+        " Whether the data collection rule keeps it could not be read: reading it needs the role 'Monitoring Reader' "
+        "(or 'Reader') on the data collection rule."
+    )
+    rule_reads = [r for r in emulator.requests() if "/datacollectionrules/" in r["path"].lower()]
+    assert [r["status"] for r in rule_reads] == [403]
+
+
+@SAME_ON_EVERY_AZ
 def test_a_retention_under_two_intervals_warns(az, emulator, make_cluster, group):
     cluster = healthy(emulator, make_cluster, group, workspace=group)  # a workspace of its own: others keep 30 days
     emulator.workspace_retention(WORKSPACE.format(group), 7)
